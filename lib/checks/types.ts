@@ -1,0 +1,61 @@
+/**
+ * The service's view of a check: what `GET /api/v1/checks/<id>` returns, what the report page
+ * renders, and what the SSE stream carries. The report part is the probe engine's `CheckReport`
+ * (the same schema as the CLI's `--json`), filled in as the check runs.
+ */
+import type { CheckReport, ProbeEvent, ResolutionInfo, ServerReport, Verdict, NormalizedTarget } from "@/lib/probe/types";
+
+export type CheckStatus = "queued" | "running" | "done" | "failed";
+
+export interface CheckLinks {
+  /** The API resource. */
+  self: string;
+  /** Server-Sent Events stream. */
+  events: string;
+  /** The permalink page. */
+  html: string;
+  /** Earlier checks of the same target. */
+  history: string;
+}
+
+export interface CheckView {
+  id: string;
+  status: CheckStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** 1-based place in the queue while queued, else null. */
+  queuePosition: number | null;
+  /** Why a check failed (infrastructure, not the target: a failing target is a verdict). */
+  error: { code: string; message: string } | null;
+  /** Permalink path, e.g. "/checks/<id>". */
+  url: string;
+  links: CheckLinks;
+  /** True when this view was reused for a recent check of the same target. */
+  reused?: boolean;
+
+  // The report, as far as it is known (same fields as the CLI's --json).
+  schemaVersion: number;
+  target: NormalizedTarget;
+  options: CheckReport["options"] | null;
+  verdict: Verdict | null;
+  reason: string | null;
+  durationMs: number | null;
+  resolution: ResolutionInfo | null;
+  servers: ServerReport[];
+}
+
+/** Events on `GET /api/v1/checks/<id>/events`: the engine's events plus the service's own. */
+export type CheckStreamEvent =
+  | ProbeEvent
+  | { type: "status"; t: number; status: CheckStatus }
+  | { type: "failed"; t: number; error: { code: string; message: string } };
+
+export interface CheckHistoryItem {
+  id: string;
+  status: CheckStatus;
+  createdAt: string;
+  finishedAt: string | null;
+  verdict: Verdict | null;
+  url: string;
+}

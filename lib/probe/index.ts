@@ -1,0 +1,6 @@
+/** The probe engine's public surface: everything else in lib/probe is internal. */
+export * from "./types";
+export { resolveOptions, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, SMTP_PORTS, DEFAULT_RECIPIENT_DOMAIN, DEFAULT_SENDER_DOMAIN, DEFAULT_EHLO_NAME } from "./options";
+export type { ProbeOptionsInput } from "./options";
+export { normalizeTarget, TargetInputError } from "./target";
+export { runCheck, probe } from "./run-check";

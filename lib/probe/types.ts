@@ -1,0 +1,331 @@
+/**
+ * The probe engine's public types: what goes in (a target and options), what comes out (an
+ * async stream of events and one final report). The JSON report is the schema the CLI's
+ * `--json` prints and the API serves, so change it with care (bump REPORT_SCHEMA_VERSION).
+ *
+ * Two vocabularies are kept apart on purpose:
+ * - statuses say what happened on the wire (`ConnectionStatus`, `CaseOutcome`);
+ * - verdicts say what it means for the administrator (`Verdict`).
+ */
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Input
+
+export type TargetKind = "domain" | "ipv4" | "ipv6";
+
+/** A validated target: only these values ever reach DNS or an SMTP command line. */
+export interface NormalizedTarget {
+  /** What the person typed, trimmed (kept for display only; never sent anywhere). */
+  input: string;
+  kind: TargetKind;
+  /** ASCII host name (IDN converted to punycode, lower case, no trailing dot) or the canonical IP. */
+  name: string;
+  /** The Unicode form of an IDN, when it differs from `name`. */
+  unicode?: string;
+  /** A scheme or `mailto:` prefix that was stripped from the input, shown to the user. */
+  stripped?: string;
+}
+
+/** What the target policy says of one address and port. */
+export type AddressDecision = { allowed: true } | { allowed: false; reason: string };
+
+/** Injected by the caller (CLI, worker): the engine has no policy of its own and fails closed. */
+export type AddressPolicy = (ip: string, port: number) => AddressDecision;
+
+export interface ProbeTimeouts {
+  connectMs: number;
+  /** Servers may delay the greeting on purpose (anti-spam "greet pause"). */
+  greetingMs: number;
+  /** Per command: from the write to the end of its reply. */
+  commandMs: number;
+  tlsHandshakeMs: number;
+  /** The whole conversation with one server address, all sessions included. */
+  serverTotalMs: number;
+  dnsMs: number;
+}
+
+export interface ProbeLimits {
+  /** Longest reply line kept; a longer line ends the session as a protocol error. */
+  maxLineBytes: number;
+  /** Most lines in one (multi-line) reply. */
+  maxReplyLines: number;
+  /** Most bytes in one reply. */
+  maxReplyBytes: number;
+  /** Transcript lines kept per server; the rest is counted, not stored. */
+  maxTranscriptLines: number;
+  /** Transcript bytes kept per server. */
+  maxTranscriptBytes: number;
+  /** MX hosts tested per domain. */
+  maxMxHosts: number;
+  /** Addresses tested in all. */
+  maxAddresses: number;
+  /** Cases run in one SMTP session before a fresh one (keeps clear of error limits). */
+  maxCasesPerSession: number;
+  /** SMTP sessions open at once to one server. */
+  maxParallelSessions: number;
+  /** Sessions opened per server at most, reconnects included. */
+  maxSessionsPerServer: number;
+}
+
+export interface ProbeOptions {
+  /** SMTP ports to test on each address: 25, 587 (STARTTLS) and/or 465 (implicit TLS). */
+  ports: number[];
+  /** Name sent in EHLO/HELO. */
+  ehloName: string;
+  /** Domain of the probe's own sender address (`MAIL FROM:<relaycheck@senderDomain>`). */
+  senderDomain: string;
+  /** Third-party domain the relay cases try to reach; never a domain a target could own. */
+  recipientDomain: string;
+  /** Local part used for the probe's addresses. */
+  senderLocalPart: string;
+  recipientLocalPart: string;
+  /** "auto": STARTTLS when offered; "never": stay in plaintext unless the server demands TLS. */
+  starttls: "auto" | "never";
+  /** DNS servers ("ip" or "ip:port"); empty means the system's. Tests always set a local one. */
+  dnsServers: string[];
+  addressPolicy: AddressPolicy;
+  timeouts: ProbeTimeouts;
+  limits: ProbeLimits;
+  /** Cancels the whole check; sessions are closed and the report says so. */
+  signal?: AbortSignal;
+  /** Random source for the catch-all local part (tests may fix it). */
+  randomToken?: () => string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wire
+
+export interface SmtpReply {
+  code: number;
+  /** Enhanced status code (RFC 3463) from the first line, e.g. "5.7.1", or null. */
+  enhanced: string | null;
+  /** The text of all lines joined with "\n", code and enhanced code stripped. */
+  text: string;
+  /** The raw lines as received (control characters made visible). */
+  lines: string[];
+}
+
+export type TranscriptDirection = "client" | "server" | "info";
+
+export interface TranscriptLine {
+  /** Session number within this server, from 1. */
+  session: number;
+  /** Milliseconds since this server's probe started. */
+  t: number;
+  dir: TranscriptDirection;
+  line: string;
+}
+
+/** What happened to a session on the wire: a closed set. */
+export type ConnectionStatus =
+  | "ok" // the conversation ran and ended with QUIT
+  | "refused" // ECONNREFUSED
+  | "connect-timeout"
+  | "unreachable" // EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL
+  | "reset" // ECONNRESET / EPIPE mid-conversation
+  | "closed" // the server closed the connection without a 421
+  | "timeout" // a reply did not come within its time
+  | "greeting-rejected" // 554 (or other non-220) greeting
+  | "service-unavailable" // 421 at any stage
+  | "tls-failed" // handshake error or stall
+  | "protocol-error" // malformed reply, line or reply over the caps
+  | "policy-refused" // the target policy refused this address/port: never connected
+  | "aborted"; // the check was cancelled
+
+export interface TlsInfo {
+  /** "implicit" on port 465, else "starttls". */
+  mode: "implicit" | "starttls";
+  protocol: string | null;
+  cipher: string | null;
+  subject: string | null;
+  issuer: string | null;
+  subjectAltNames: string[];
+  validFrom: string | null;
+  validTo: string | null;
+  expired: boolean | null;
+  selfSigned: boolean | null;
+  /** Does the certificate name the host we connected to (MX host name), per RFC 6125 rules? */
+  hostnameMatch: boolean | null;
+  /** Chain verification against the system's CAs (not required to pass: reported). */
+  authorized: boolean;
+  authorizationError: string | null;
+  handshakeMs: number;
+  /** Set when the handshake failed; the probe then goes on in plaintext. */
+  error?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+export type CaseGroup = "baseline" | "sender" | "recipient";
+
+export interface CaseDefinition {
+  /** Stable kebab-case id, e.g. "percent-hack-ip-literal". */
+  id: string;
+  title: string;
+  group: CaseGroup;
+  /** Exact argument of MAIL FROM:<...> (without the brackets; "" is the null sender). */
+  mailFrom: string;
+  /** Exact argument of RCPT TO:<...> (without the brackets). */
+  rcptTo: string;
+  /**
+   * The domain the recipient literally addresses (the part after the last "@"), when it is one of
+   * the server's own: a catch-all there makes an accept ambiguous. Null when it is the
+   * third-party domain.
+   */
+  localScope: string | null;
+  /** For nmap parity: the nmap smtp-open-relay form this case corresponds to (1-16), if any. */
+  nmap?: number;
+}
+
+/** What the server answered to one case: a closed set. */
+export type CaseOutcome = "accepted" | "rejected" | "tempfail" | "error" | "skipped";
+
+export interface CaseResult extends CaseDefinition {
+  outcome: CaseOutcome;
+  /** Where the outcome was decided. */
+  stage: "mail" | "rcpt" | null;
+  /** The reply that decided the outcome (the MAIL reply when MAIL was refused). */
+  reply: Pick<SmtpReply, "code" | "enhanced" | "text"> | null;
+  mailReply: Pick<SmtpReply, "code" | "enhanced" | "text"> | null;
+  /**
+   * Whether an `accepted` proves relaying. False when the recipient addresses a domain the server
+   * accepts anything for (catch-all), or for baseline cases.
+   */
+  evidence: boolean;
+  /** One sentence for people, e.g. why an error or why an accept is not evidence. */
+  note: string | null;
+  session: number | null;
+  tls: boolean;
+  durationMs: number | null;
+  /** How many sessions tried the case (more than 1 after a drop). */
+  attempts: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdicts and reports
+
+export type Verdict = "open-relay" | "not-open-relay" | "inconclusive" | "unreachable";
+
+export interface Finding {
+  id: string;
+  severity: "critical" | "warning" | "info";
+  message: string;
+}
+
+export interface SessionSummary {
+  id: number;
+  status: ConnectionStatus;
+  tls: boolean;
+  startedMs: number;
+  endedMs: number;
+  caseIds: string[];
+  /** The reply or error that ended it early, for people. */
+  detail: string | null;
+}
+
+export interface ServerTimings {
+  connectMs: number | null;
+  greetingMs: number | null;
+  ehloMs: number | null;
+  tlsMs: number | null;
+  totalMs: number;
+}
+
+export interface ServerReport {
+  /** MX host name (or the target itself for an IP or implicit MX). */
+  host: string;
+  ip: string;
+  family: 4 | 6;
+  port: number;
+  mxPreference: number | null;
+  /** PTR names of `ip`. */
+  ptr: string[];
+  /** Does a PTR name equal the greeting/EHLO name (or the MX host) and resolve back to `ip`? */
+  ptrMatches: boolean | null;
+  /** Status of the first session: could we talk SMTP at all? */
+  status: ConnectionStatus;
+  statusDetail: string | null;
+  verdict: Verdict;
+  reason: string;
+  /** The full greeting text (all lines), or null if none came. */
+  banner: string | null;
+  greetingCode: number | null;
+  /** The name the server gives in the first line of its EHLO (or HELO) reply. */
+  ehloName: string | null;
+  usedHelo: boolean;
+  extensions: string[];
+  pipelining: boolean;
+  size: number | null;
+  auth: { mechanisms: string[]; offeredBeforeTls: boolean };
+  starttls: { offered: boolean; required: boolean };
+  tls: TlsInfo | null;
+  baseline: {
+    sender: string | null;
+    senderAccepted: boolean;
+    /** The server's own domain used for the baseline, e.g. example.com. */
+    ownDomain: string | null;
+    catchAll: Record<string, boolean | null>;
+  };
+  cases: CaseResult[];
+  findings: Finding[];
+  timings: ServerTimings;
+  sessions: SessionSummary[];
+  transcript: TranscriptLine[];
+  transcriptTruncated: boolean;
+}
+
+export interface ResolutionInfo {
+  /** MX records in preference order (empty for an IP target or an implicit MX). */
+  mx: { exchange: string; preference: number }[];
+  implicitMx: boolean;
+  /** Null MX (RFC 7505): the domain says it accepts no mail. */
+  nullMx: boolean;
+  /** Addresses per host, as resolved. */
+  hosts: { host: string; addresses: string[]; error: string | null }[];
+  /** Addresses the policy refused: reported, never connected to. */
+  refused: { host: string; ip: string; port: number; reason: string }[];
+  errors: string[];
+  durationMs: number;
+}
+
+export interface CheckReport {
+  schemaVersion: number;
+  target: NormalizedTarget;
+  options: {
+    ports: number[];
+    ehloName: string;
+    senderDomain: string;
+    recipientDomain: string;
+  };
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  verdict: Verdict;
+  reason: string;
+  resolution: ResolutionInfo;
+  servers: ServerReport[];
+}
+
+/** Identifies a server within a check: `${ip}:${port}` with IPv6 in brackets. */
+export type ServerKey = string;
+
+export type ProbeEvent =
+  | { type: "resolved"; t: number; resolution: ResolutionInfo; servers: { key: ServerKey; host: string; ip: string; port: number }[] }
+  | { type: "connected"; t: number; server: ServerKey; session: number; tls: boolean }
+  | {
+      type: "reply";
+      t: number;
+      server: ServerKey;
+      session: number;
+      /** The command this reply answers (null for the greeting). */
+      command: string | null;
+      reply: SmtpReply;
+    }
+  | { type: "case-result"; t: number; server: ServerKey; result: CaseResult }
+  | { type: "server-done"; t: number; server: ServerKey; report: ServerReport }
+  | { type: "done"; t: number; report: CheckReport };
+
+export type ProbeEventType = ProbeEvent["type"];
