@@ -1,0 +1,153 @@
+import { formatReply } from "./reply-parser";
+import type { CaseOutcome, CaseResult, ConnectionStatus, ServerReport, SmtpReply, Verdict } from "./types";
+
+/** What a reply to MAIL or RCPT says about a case. 421 is handled by the session, not here. */
+export function outcomeOf(reply: Pick<SmtpReply, "code">): CaseOutcome {
+  if (reply.code >= 200 && reply.code < 300) return "accepted";
+  if (reply.code >= 400 && reply.code < 500) return "tempfail";
+  if (reply.code >= 500) return "rejected";
+  return "error";
+}
+
+/**
+ * Whether an accepted relay case proves relaying: a recipient that ends in one of the server's
+ * own domains proves nothing when the server takes any recipient there (catch-all), or when we
+ * could not tell.
+ */
+export function isEvidence(def: Pick<CaseResult, "group" | "localScope">, outcome: CaseOutcome, catchAll: Record<string, boolean | null>): boolean {
+  if (outcome !== "accepted" || def.group === "baseline") return false;
+  if (def.localScope === null) return true;
+  return catchAll[def.localScope] === false;
+}
+
+const STATUS_TEXT: Record<ConnectionStatus, string> = {
+  ok: "the conversation went through",
+  refused: "the connection was refused",
+  "connect-timeout": "the connection timed out",
+  unreachable: "there is no route to the server",
+  reset: "the server reset the connection",
+  closed: "the server closed the connection",
+  timeout: "the server stopped answering",
+  "greeting-rejected": "the server refused the session in its greeting",
+  "service-unavailable": "the server said it is not available (421)",
+  "tls-failed": "the TLS handshake failed",
+  "protocol-error": "the server broke the SMTP protocol",
+  "policy-refused": "the address is not allowed by the target policy",
+  aborted: "the check was cancelled",
+};
+
+export function describeStatus(status: ConnectionStatus, detail: string | null): string {
+  return detail ? `${STATUS_TEXT[status]} (${detail})` : STATUS_TEXT[status];
+}
+
+function list(cases: CaseResult[], max = 4): string {
+  const ids = cases.slice(0, max).map((c) => c.id);
+  return cases.length > max ? `${ids.join(", ")} and ${cases.length - max} more` : ids.join(", ");
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Bad destination address (X.1.2) or null MX (X.1.10): the server refused the test domain itself. */
+const DOMAIN_CHECK = /^[45]\.1\.(2|10)$/;
+
+/**
+ * The verdict on one server from its case results, with a one-sentence reason citing the cases.
+ * Order matters: proof of relaying wins; then whatever kept us from a clean answer.
+ */
+export function serverVerdict(server: Pick<ServerReport, "status" | "statusDetail" | "cases" | "baseline">): { verdict: Verdict; reason: string } {
+  const relay = server.cases.filter((c) => c.group !== "baseline");
+  const ran = relay.filter((c) => c.outcome !== "skipped" && c.outcome !== "error");
+  if (ran.length === 0) {
+    if (server.status === "ok") {
+      return { verdict: "inconclusive", reason: `No relay case could be run: ${describeStatus(server.status, server.statusDetail)}.` };
+    }
+    return { verdict: "unreachable", reason: `Could not test the server: ${describeStatus(server.status, server.statusDetail)}.` };
+  }
+
+  const proof = relay.filter((c) => c.evidence);
+  if (proof.length > 0) {
+    const first = proof[0]!;
+    return {
+      verdict: "open-relay",
+      reason: `The server accepted ${plural(proof.length, "relay attempt")} to an outside domain (${list(proof)}); e.g. RCPT TO:<${first.rcptTo}> got "${first.reply ? formatReply(first.reply) : "accepted"}".`,
+    };
+  }
+
+  const temp = relay.filter((c) => c.outcome === "tempfail");
+  const errors = relay.filter((c) => c.outcome === "error");
+  const ambiguous = relay.filter((c) => c.outcome === "accepted" && !c.evidence);
+  if (temp.length > 0) {
+    const r = temp[0]!.reply;
+    return {
+      verdict: "inconclusive",
+      reason: `${plural(temp.length, "case")} got a temporary failure (${list(temp)}; e.g. "${r ? formatReply(r) : "4xx"}"): greylisting or rate limiting; check again in a few minutes.`,
+    };
+  }
+  if (errors.length > 0) {
+    return {
+      verdict: "inconclusive",
+      reason: `${plural(errors.length, "case")} could not be run (${list(errors)}: ${errors[0]!.note ?? "no reply"}), and none of the others was accepted.`,
+    };
+  }
+  if (ambiguous.length > 0) {
+    const scopes = [...new Set(ambiguous.map((c) => c.localScope))].join(", ");
+    return {
+      verdict: "inconclusive",
+      reason: `The server refused plain relaying but accepted ${plural(ambiguous.length, "address trick")} (${list(ambiguous)}) at its own domain ${scopes}, where it accepts any recipient (catch-all); only delivery could tell whether they would be relayed.`,
+    };
+  }
+
+  const atRcpt = relay.filter((c) => c.stage === "rcpt" && c.localScope === null);
+  if (atRcpt.length > 0 && atRcpt.every((c) => c.reply?.enhanced && DOMAIN_CHECK.test(c.reply.enhanced))) {
+    return {
+      verdict: "inconclusive",
+      reason: `The server refused the test recipient domain itself (${atRcpt[0]!.reply!.enhanced}: "${atRcpt[0]!.reply!.text.split("\n")[0]}") before its relay rules showed; check again with a recipient domain that exists.`,
+    };
+  }
+  if (relay.every((c) => c.outcome !== "rejected" || c.stage === "mail") && !server.baseline.senderAccepted) {
+    return {
+      verdict: "inconclusive",
+      reason: "The server refused every sender we tried at MAIL FROM, so relaying was never reached; it may refuse this client only.",
+    };
+  }
+  const rejected = relay.filter((c) => c.outcome === "rejected");
+  const sample = rejected.find((c) => c.stage === "rcpt" && c.id === "third-party") ?? rejected.find((c) => c.stage === "rcpt") ?? rejected[0]!;
+  return {
+    verdict: "not-open-relay",
+    reason: `The server refused all ${plural(rejected.length, "relay attempt")} (e.g. ${sample.id}: "${sample.reply ? formatReply(sample.reply) : "rejected"}").`,
+  };
+}
+
+/**
+ * The verdict on the whole check. One open server makes an open relay; a server we could not
+ * judge makes it inconclusive; servers we could not reach are named but do not hide a clean
+ * result from the others (a backup MX behind a firewall is common).
+ */
+export function checkVerdict(servers: Pick<ServerReport, "host" | "ip" | "port" | "verdict" | "reason">[], noServersReason: string): { verdict: Verdict; reason: string } {
+  if (servers.length === 0) return { verdict: "unreachable", reason: noServersReason };
+  const name = (s: (typeof servers)[number]) => `${s.host}${s.host === s.ip ? "" : ` (${s.ip})`} port ${s.port}`;
+  const by = (v: Verdict) => servers.filter((s) => s.verdict === v);
+  const open = by("open-relay");
+  if (open.length) {
+    return { verdict: "open-relay", reason: `${open.length === servers.length && servers.length === 1 ? "" : `${open.length} of ${servers.length} servers relay. `}${name(open[0]!)}: ${open[0]!.reason}`.trim() };
+  }
+  const unsure = by("inconclusive");
+  if (unsure.length) return { verdict: "inconclusive", reason: `${name(unsure[0]!)}: ${unsure[0]!.reason}` };
+  const closed = by("not-open-relay");
+  const down = by("unreachable");
+  if (closed.length === 0) {
+    return { verdict: "unreachable", reason: servers.length === 1 ? down[0]!.reason : `None of the ${servers.length} servers could be tested; ${name(down[0]!)}: ${down[0]!.reason}` };
+  }
+  if (down.length === 0) {
+    return {
+      verdict: "not-open-relay",
+      reason: servers.length === 1 ? closed[0]!.reason : `All ${servers.length} servers refused to relay; ${name(closed[0]!)}: ${closed[0]!.reason}`,
+    };
+  }
+  return {
+    verdict: "not-open-relay",
+    reason: `${closed.length} of ${servers.length} servers refused to relay (${down.length} could not be reached: ${down.map(name).join(", ")}); ${name(closed[0]!)}: ${closed[0]!.reason}`,
+  };
+}
