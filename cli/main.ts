@@ -1,0 +1,164 @@
+/**
+ * relaycheck CLI: runs the probe engine against one target from a shell, with no database or
+ * queue. Exit codes follow the Nagios plugin convention so it drops into monitoring.
+ */
+import { parseArgs } from "node:util";
+import { normalizeTarget, runCheck, SMTP_PORTS, TargetInputError, type CheckReport, type ProbeEvent, type Verdict } from "../lib/probe";
+import { createAddressPolicy, parseAllowList, TargetPolicyConfigError } from "../lib/security/target-policy";
+import { formatProgress, formatReport } from "./format-report";
+
+export const EXIT: Record<Verdict | "error", number> = {
+  "not-open-relay": 0,
+  inconclusive: 1,
+  "open-relay": 2,
+  unreachable: 3,
+  error: 3,
+};
+
+const USAGE = `Usage: relaycheck [options] <target>
+
+Checks whether an SMTP server is an open relay. <target> is a domain (its MX hosts are
+tested), a host name, or an IPv4/IPv6 address. No mail is ever sent: the probe stops at RCPT TO.
+
+Options:
+  -p, --port <n>              SMTP port to test: 25 (default), 587 or 465 (implicit TLS); repeatable
+  -t, --timeout <seconds>     wait at most this long for each reply (default 20; greeting: 30)
+      --max-time <seconds>    time budget per server, all sessions included (default 90)
+      --ehlo <name>           name sent in EHLO/HELO (default relaycheck.invalid)
+      --sender-domain <d>     domain of the probe's sender address (default relaycheck.invalid)
+      --recipient-domain <d>  outside domain the relay cases try to reach; use one you own
+                              (default relay-target.invalid, which nobody can own)
+      --allow <cidr>          allow an address range the target policy refuses by default
+                              (loopback, private networks); repeatable; also the env
+                              RELAYCHECK_ALLOW_TARGETS (comma-separated)
+      --dns <server>          DNS server to ask (ip or ip:port); repeatable; also
+                              RELAYCHECK_DNS_SERVERS; default: the system's
+      --no-starttls           stay in plaintext unless the server demands TLS
+      --allow-reserved-names  accept names under .test, .example, .invalid, .local (lab setups)
+      --json                  print the final report as one JSON document
+      --transcript            print the SMTP conversation too (human output)
+  -q, --quiet                 no progress on stderr
+  -h, --help                  this help
+
+Exit codes: 0 not an open relay, 1 inconclusive, 2 open relay, 3 unreachable or error.
+`;
+
+class UsageError extends Error {}
+
+function positiveNumber(name: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > max) throw new UsageError(`${name} must be a number of seconds between 0 and ${max}, got "${value}"`);
+  return n;
+}
+
+function listFromEnv(value: string | undefined): string[] {
+  return (value ?? "").split(/[\s,]+/).filter(Boolean);
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        port: { type: "string", short: "p", multiple: true },
+        timeout: { type: "string", short: "t" },
+        "max-time": { type: "string" },
+        ehlo: { type: "string" },
+        "sender-domain": { type: "string" },
+        "recipient-domain": { type: "string" },
+        allow: { type: "string", multiple: true },
+        dns: { type: "string", multiple: true },
+        "no-starttls": { type: "boolean" },
+        "allow-reserved-names": { type: "boolean" },
+        json: { type: "boolean" },
+        transcript: { type: "boolean" },
+        quiet: { type: "boolean", short: "q" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+
+  let report: CheckReport;
+  try {
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "a target is required" : `one target at a time (got ${positionals.length})`);
+    const ports = (values.port ?? ["25"]).flatMap((p) => p.split(",")).map((p) => {
+      const n = Number(p);
+      if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port must be a port number, got "${p}"`);
+      return n;
+    });
+    const timeout = positiveNumber("--timeout", values.timeout, 600);
+    const maxTime = positiveNumber("--max-time", values["max-time"], 3600);
+    const reserved = { allowReservedNames: values["allow-reserved-names"] ?? false };
+    const domainOption = (name: string, value: string | undefined) => {
+      if (value === undefined) return undefined;
+      try {
+        const target = normalizeTarget(value, reserved.allowReservedNames ? reserved : { allowReservedNames: true });
+        if (target.kind !== "domain") throw new UsageError(`${name} must be a domain name, got "${value}"`);
+        return target.name;
+      } catch (err) {
+        if (err instanceof TargetInputError) throw new UsageError(`${name}: ${err.message}`);
+        throw err;
+      }
+    };
+    const ehloName = domainOption("--ehlo", values.ehlo);
+    const senderDomain = domainOption("--sender-domain", values["sender-domain"]);
+    const recipientDomain = domainOption("--recipient-domain", values["recipient-domain"]);
+    const target = normalizeTarget(positionals[0]!, reserved);
+    const allow = [...parseAllowList(env.RELAYCHECK_ALLOW_TARGETS), ...(values.allow ?? []).flatMap((a) => parseAllowList(a))];
+    // Ports named on the command line are the operator's own choice.
+    const addressPolicy = createAddressPolicy({ allow, extraPorts: ports.filter((p) => !(SMTP_PORTS as readonly number[]).includes(p)) });
+    const dnsServers = values.dns ?? listFromEnv(env.RELAYCHECK_DNS_SERVERS);
+
+    const progress = !values.quiet && !values.json && process.stderr.isTTY;
+    if (target.stripped) process.stderr.write(`Testing ${target.name} (removed "${target.stripped}")\n`);
+    const events = runCheck(target, {
+      ports,
+      ehloName,
+      senderDomain,
+      recipientDomain,
+      dnsServers,
+      addressPolicy,
+      starttls: values["no-starttls"] ? "never" : "auto",
+      timeouts: {
+        ...(timeout ? { commandMs: timeout * 1000, greetingMs: Math.max(timeout * 1000, 30_000) } : {}),
+        ...(maxTime ? { serverTotalMs: maxTime * 1000 } : {}),
+      },
+    });
+    for (;;) {
+      const step = await events.next();
+      if (step.done) {
+        report = step.value;
+        break;
+      }
+      if (progress) writeProgress(step.value);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof TargetInputError || err instanceof TargetPolicyConfigError) return usageError(err.message);
+    process.stderr.write(`relaycheck: ${(err as Error).message ?? String(err)}\n`);
+    return EXIT.error;
+  }
+
+  if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(formatReport(report, { transcript: values.transcript ?? false, color: process.stdout.isTTY && !env.NO_COLOR }));
+  return EXIT[report.verdict];
+}
+
+function writeProgress(event: ProbeEvent): void {
+  const line = formatProgress(event);
+  if (line) process.stderr.write(`${line}\n`);
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`relaycheck: ${message}\nTry 'relaycheck --help'.\n`);
+  return EXIT.error;
+}

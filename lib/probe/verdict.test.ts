@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { checkVerdict, isEvidence, outcomeOf, serverVerdict } from "./verdict";
+import type { CaseResult, ServerReport } from "./types";
+
+function c(id: string, outcome: CaseResult["outcome"], extra: Partial<CaseResult> = {}): CaseResult {
+  const code = { accepted: 250, rejected: 554, tempfail: 450, error: 0, skipped: 0 }[outcome];
+  return {
+    id, title: id, group: "sender", mailFrom: "a@b.invalid", rcptTo: "x@outside.invalid", localScope: null,
+    outcome, stage: code ? "rcpt" : null,
+    reply: code ? { code, enhanced: outcome === "rejected" ? "5.7.1" : null, text: outcome === "rejected" ? "Relay access denied" : "Ok" } : null,
+    mailReply: null, evidence: outcome === "accepted", note: outcome === "error" ? "no reply" : null,
+    session: 1, tls: false, durationMs: 1, attempts: 1, ...extra,
+  };
+}
+const server = (cases: CaseResult[], extra: Partial<ServerReport> = {}) => ({
+  status: "ok" as const, statusDetail: null, cases,
+  baseline: { sender: "a@b.invalid", senderAccepted: true, ownDomain: "example.com", catchAll: {} },
+  ...extra,
+});
+
+describe("outcomeOf", () => {
+  it.each([[250, "accepted"], [251, "accepted"], [252, "accepted"], [450, "tempfail"], [451, "tempfail"], [550, "rejected"], [554, "rejected"], [501, "rejected"], [530, "rejected"]] as const)(
+    "%i → %s", (code, outcome) => expect(outcomeOf({ code })).toBe(outcome),
+  );
+});
+
+describe("isEvidence", () => {
+  const trick = { group: "recipient" as const, localScope: "mx.example.com" };
+  it.each([
+    ["third-party accept", { group: "sender" as const, localScope: null }, "accepted", {}, true],
+    ["own domain, no catch-all", trick, "accepted", { "mx.example.com": false }, true],
+    ["own domain, catch-all", trick, "accepted", { "mx.example.com": true }, false],
+    ["own domain, catch-all unknown", trick, "accepted", { "mx.example.com": null }, false],
+    ["own domain, never measured", trick, "accepted", {}, false],
+    ["baseline", { group: "baseline" as const, localScope: null }, "accepted", {}, false],
+    ["rejected", { group: "sender" as const, localScope: null }, "rejected", {}, false],
+  ] as const)("%s", (_name, def, outcome, catchAll, expected) => {
+    expect(isEvidence(def, outcome, catchAll)).toBe(expected);
+  });
+});
+
+describe("serverVerdict", () => {
+  it.each([
+    { name: "all refused", cases: [c("third-party", "rejected"), c("null-sender", "rejected")], verdict: "not-open-relay", reason: /refused all 2 relay attempts.*third-party.*554 5\.7\.1 Relay access denied/ },
+    { name: "one accepted", cases: [c("third-party", "rejected"), c("bang-path", "accepted", { group: "recipient" })], verdict: "open-relay", reason: /accepted 1 relay attempt .*bang-path/ },
+    { name: "greylisted", cases: [c("third-party", "tempfail"), c("null-sender", "rejected")], verdict: "inconclusive", reason: /temporary failure.*third-party.*greylisting/ },
+    { name: "errors", cases: [c("third-party", "error"), c("null-sender", "rejected")], verdict: "inconclusive", reason: /could not be run.*third-party/ },
+    { name: "accept wins over tempfail", cases: [c("third-party", "tempfail"), c("null-sender", "accepted")], verdict: "open-relay", reason: /null-sender/ },
+    {
+      name: "catch-all accepts only",
+      cases: [c("third-party", "rejected"), c("percent-hack-server-name", "accepted", { group: "recipient", localScope: "mx.example.com", evidence: false })],
+      verdict: "inconclusive", reason: /catch-all/,
+    },
+    {
+      name: "test domain refused as unknown",
+      cases: [c("third-party", "rejected", { reply: { code: 550, enhanced: "5.1.2", text: "Domain not found" } }), c("null-sender", "rejected", { reply: { code: 550, enhanced: "5.1.2", text: "Domain not found" } })],
+      verdict: "inconclusive", reason: /test recipient domain itself/,
+    },
+    { name: "nothing ran", cases: [c("third-party", "error"), c("null-sender", "skipped")], verdict: "inconclusive", reason: /No relay case could be run/ },
+  ])("$name → $verdict", ({ cases, verdict, reason }) => {
+    const v = serverVerdict(server(cases));
+    expect(v.verdict).toBe(verdict);
+    expect(v.reason).toMatch(reason);
+  });
+
+  it("a server we could not talk to is unreachable", () => {
+    const v = serverVerdict(server([], { status: "refused", statusDetail: "connection refused" }));
+    expect(v).toEqual({ verdict: "unreachable", reason: "Could not test the server: the connection was refused (connection refused)." });
+  });
+
+  it("refusing every sender at MAIL is not a clean bill of health", () => {
+    const cases = [c("third-party", "rejected", { stage: "mail" }), c("null-sender", "rejected", { stage: "mail" })];
+    const v = serverVerdict(server(cases, { baseline: { sender: null, senderAccepted: false, ownDomain: null, catchAll: {} } }));
+    expect(v.verdict).toBe("inconclusive");
+  });
+
+  it("baseline results never count as relaying", () => {
+    const v = serverVerdict(server([c("baseline-postmaster", "accepted", { group: "baseline", evidence: false }), c("third-party", "rejected")]));
+    expect(v.verdict).toBe("not-open-relay");
+  });
+});
+
+describe("checkVerdict", () => {
+  const s = (verdict: ServerReport["verdict"], host = "mx1.example.com") => ({ host, ip: "192.0.2.1", port: 25, verdict, reason: `${verdict} because` });
+  it.each([
+    [[s("not-open-relay"), s("open-relay", "mx2.example.com")], "open-relay", /1 of 2 servers relay\. mx2/],
+    [[s("not-open-relay"), s("inconclusive")], "inconclusive", /inconclusive because/],
+    [[s("not-open-relay"), s("not-open-relay")], "not-open-relay", /All 2 servers refused/],
+    [[s("not-open-relay"), s("unreachable", "mx2.example.com")], "not-open-relay", /1 could not be reached: mx2/],
+    [[s("unreachable"), s("unreachable")], "unreachable", /None of the 2 servers/],
+    [[], "unreachable", /no servers/],
+  ] as const)("%#", (servers, verdict, reason) => {
+    const v = checkVerdict([...servers], "no servers");
+    expect(v.verdict).toBe(verdict);
+    expect(v.reason).toMatch(reason);
+  });
+});
