@@ -108,6 +108,8 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
   let firstFailure: SessionError | null = null;
   let tlsFailure: TlsInfo | null = null;
   let inFlight = 0;
+  /** Cases that sessions being opened will take: no further session is opened for them. */
+  let claimed = 0;
   let openFailures = 0;
   let workingSender: string | null = null;
   let senderChecked = false;
@@ -339,7 +341,6 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
   /** Takes cases from the queue while the session's error budget lasts. */
   async function drain(opening: Opening): Promise<void> {
     const summary = sessions.find((s) => s.id === opening.session.id)!;
-    let ran = 0;
     while (!expired()) {
       if (!senderChecked) {
         if (senderSearch) {
@@ -354,28 +355,35 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
         if (!ok) break;
         continue;
       }
-      const budget = limits.maxCasesPerSession - Math.max(ran, opening.errors);
-      if (budget <= 0) break;
-      const pending = queue.shift();
-      if (!pending) {
+      if (queue.length === 0) {
         if (inFlight === 0) break;
         // Another session may hand a case back: wait for a change rather than quit early.
         await changedPromise;
         continue;
       }
-      inFlight++;
-      summary.caseIds.push(pending.def.id);
-      const last = budget === 1 || queue.length === 0;
-      let alive: boolean;
-      try {
-        alive = await runCase(opening, pending, last);
-      } finally {
-        inFlight--;
-        notify();
+      // One batch per session, reserved up front so parallel sessions split the queue evenly;
+      // each case costs the server at most one error, so the batch stays under its limits.
+      const batch = queue.splice(0, Math.max(1, limits.maxCasesPerSession - opening.errors));
+      inFlight += batch.length;
+      let alive = true;
+      for (const [i, pending] of batch.entries()) {
+        if (!alive || expired()) {
+          const unrun = batch.slice(i);
+          queue.unshift(...unrun);
+          inFlight -= unrun.length;
+          break;
+        }
+        summary.caseIds.push(pending.def.id);
+        try {
+          // Without a RSET after the last case the transaction stays open: the session ends then.
+          alive = await runCase(opening, pending, i === batch.length - 1);
+        } finally {
+          inFlight--;
+          notify();
+        }
       }
-      ran++;
-      // Without a RSET after the last case the transaction is still open: the session ends here.
-      if (!alive || last) break;
+      notify();
+      break;
     }
     const s = opening.session;
     const alive = !s.closed;
@@ -388,17 +396,21 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
   async function worker(index: number, opening: Opening | null): Promise<void> {
     let current = opening;
     while (!expired() && index < parallel) {
-      if (!current && senderChecked && queue.length === 0) {
+      if (!current && senderChecked && queue.length - claimed <= 0) {
         if (inFlight === 0) break;
         await changedPromise; // a case in flight elsewhere may come back
         continue;
       }
+      let claim = 0;
       if (!current) {
         if (sessionCount >= limits.maxSessionsPerServer) break;
+        claim = senderChecked ? Math.min(queue.length - claimed, limits.maxCasesPerSession) : 0;
+        claimed += claim;
         try {
           current = await open(++sessionCount);
           openFailures = 0;
         } catch (err) {
+          claimed -= claim;
           const error = err as SessionError;
           if (error.status === "service-unavailable" && index > 0) {
             // A second connection refused with 421: the server allows one at a time.
@@ -411,6 +423,7 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
           continue;
         }
       }
+      claimed -= claim;
       await drain(current);
       current = null;
     }
