@@ -1,3 +1,4 @@
+import { adviseServer, DISPLAY_NAMES } from "../lib/advice";
 import type { CaseResult, CheckReport, ProbeEvent, ServerReport, Verdict } from "../lib/probe";
 
 export const VERDICT_LABEL: Record<Verdict, string> = {
@@ -91,9 +92,20 @@ function formatServer(s: ServerReport, options: FormatOptions, paint: (code: str
       out.push("  * accepted at one of the server's own domains where it takes any recipient: not proof of relaying");
     }
   }
-  if (s.findings.length) {
-    out.push("", "  Findings:");
-    for (const f of s.findings) out.push(`  - [${f.severity}] ${f.message}`);
+  const advice = adviseServer(s);
+  if (advice.software) {
+    out.push("", `  Software: ${DISPLAY_NAMES[advice.software.name]} (${advice.software.confidence} confidence: ${advice.software.evidence.join(" ")})`);
+  }
+  if (advice.items.length) {
+    out.push("", "  Advice:");
+    for (const item of advice.items) {
+      out.push(`  - [${item.severity}] ${item.title}`, ...wrap(item.detail, "      "));
+      if (item.fix) {
+        out.push(`      How to fix it on ${item.fix.software}:`);
+        item.fix.steps.forEach((step, i) => out.push(...wrap(`${i + 1}. ${step}`, "        ")));
+        if (item.fix.docs) out.push(`        Documentation: ${item.fix.docs}`);
+      }
+    }
   }
   if (options.transcript) {
     out.push("", "  Transcript:");
@@ -101,4 +113,21 @@ function formatServer(s: ServerReport, options: FormatOptions, paint: (code: str
     if (s.transcriptTruncated) out.push("  (transcript truncated)");
   }
   return out;
+}
+
+function wrap(text: string, indent: string, width = 100): string[] {
+  const lines: string[] = [];
+  for (const paragraph of text.split("\n")) {
+    let line = "";
+    for (const word of paragraph.split(" ")) {
+      if (line && indent.length + line.length + word.length + 1 > width) {
+        lines.push(indent + line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    lines.push(indent + line);
+  }
+  return lines;
 }

@@ -1,0 +1,291 @@
+import { describe, expect, it } from "vitest";
+import type { ServerReport } from "@/lib/probe/types";
+import { adviseServer } from "./advise-server";
+import type { AdviceItem } from "./types";
+import { allStrings, goodTls, MX, reply, scenario, THIRD, type ProfileName } from "./test-fixtures";
+
+const ids = (items: AdviceItem[]) => items.map((i) => i.id);
+const item = (items: AdviceItem[], id: string) => {
+  const found = items.find((i) => i.id === id);
+  if (!found) throw new Error(`no item ${id} in ${ids(items).join(", ")}`);
+  return found;
+};
+const steps = (i: AdviceItem) => i.fix?.steps.join("\n") ?? "";
+
+describe("open relay: how to close it on the detected software", () => {
+  const table: { profile: ProfileName; software: string; setting: RegExp }[] = [
+    { profile: "postfix", software: "Postfix", setting: /smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination/ },
+    { profile: "postfix", software: "Postfix", setting: /mynetworks_style = host/ },
+    { profile: "exim", software: "Exim", setting: /hostlist relay_from_hosts = localhost/ },
+    { profile: "exim", software: "Exim", setting: /require message = relay not permitted/ },
+    { profile: "sendmail", software: "Sendmail", setting: /FEATURE\(`promiscuous_relay'\)/ },
+    { profile: "sendmail", software: "Sendmail", setting: /makemap hash \/etc\/mail\/access/ },
+    { profile: "exchange", software: "Microsoft Exchange", setting: /Remove-ADPermission -User "NT AUTHORITY\\ANONYMOUS LOGON" -ExtendedRights "Ms-Exch-SMTP-Accept-Any-Recipient"/ },
+    { profile: "opensmtpd", software: "OpenSMTPD", setting: /match from local for any action "outbound"/ },
+    { profile: "haraka", software: "Haraka", setting: /relay_acl_allow/ },
+    { profile: "qmail", software: "qmail", setting: /rcpthosts/ },
+    { profile: "microsoft-365", software: "Microsoft 365 (Exchange Online)", setting: /Mail flow → Connectors/ },
+    { profile: "google", software: "Google Workspace", setting: /SMTP relay service/ },
+  ];
+  it.each(table)("$profile → $software: $setting", ({ profile, software, setting }) => {
+    const advice = adviseServer(scenario(profile, { accept: ["plain-third-party", "null-sender"] }));
+    const first = advice.items[0]!;
+    expect(first).toMatchObject({ id: "open-relay", severity: "critical" });
+    expect(first.fix?.software).toBe(software);
+    expect(steps(first)).toMatch(setting);
+    expect(first.detail).toMatch(/plain-third-party/);
+    expect(first.detail).toContain(`RCPT TO:<relaytest@${THIRD}>`);
+  });
+
+  it("unknown software gets the general steps", () => {
+    const server = scenario("postfix", { accept: ["plain-third-party"] }, { banner: `${MX} ESMTP`, extensions: ["PIPELINING"], transcript: [] });
+    server.cases = server.cases.map((c) => ({ ...c, reply: c.reply && { ...c.reply, text: "ok" }, mailReply: null }));
+    const advice = adviseServer(server);
+    expect(advice.software).toBeNull();
+    const open = item(advice.items, "open-relay");
+    expect(open.fix?.software).toBe("Any mail server");
+    expect(open.detail).toMatch(/could not tell which software/);
+  });
+});
+
+describe("open relay: the tricks, by case id", () => {
+  const table: { accept: string[]; id: string; profile: ProfileName; setting: RegExp }[] = [
+    { accept: ["percent-hack-server-name"], id: "relay-trick-percent-hack", profile: "postfix", setting: /allow_percent_hack = no/ },
+    { accept: ["percent-hack-server-name"], id: "relay-trick-percent-hack", profile: "exim", setting: /percent_hack_domains/ },
+    { accept: ["percent-hack-server-name"], id: "relay-trick-percent-hack", profile: "sendmail", setting: /loose_relay_check/ },
+    { accept: ["bang-path-server-name"], id: "relay-trick-bang-path", profile: "sendmail", setting: /FEATURE\(`nouucp', `reject'\)/ },
+    { accept: ["bang-path-server-name"], id: "relay-trick-bang-path", profile: "postfix", setting: /swap_bangpath = no/ },
+    { accept: ["source-route"], id: "relay-trick-source-route", profile: "postfix", setting: /allow_untrusted_routing = no/ },
+    { accept: ["quoted-local-part"], id: "relay-trick-quoted-local-part", profile: "postfix", setting: /resolve_dequoted_address = yes/ },
+    { accept: ["double-at"], id: "relay-trick-double-at", profile: "exim", setting: /Restricted characters in address/ },
+    { accept: ["sender-own-domain"], id: "relay-spoofed-own-sender", profile: "sendmail", setting: /relay_local_from/ },
+    { accept: ["sender-own-domain"], id: "relay-spoofed-own-sender", profile: "exim", setting: /sender_domains/ },
+    { accept: ["null-sender"], id: "relay-null-sender", profile: "postfix", setting: /check_sender_access/ },
+  ];
+  it.each(table)("$profile accepts $accept → $id", ({ accept, id, profile, setting }) => {
+    const advice = adviseServer(scenario(profile, { accept }));
+    const trick = item(advice.items, id);
+    // Plain relaying was refused: the trick alone makes the server an open relay.
+    expect(trick.severity).toBe("critical");
+    expect(trick.detail).toMatch(/refuses plain relaying but falls for this form/);
+    expect(trick.detail).toContain(accept[0]);
+    expect(steps(trick)).toMatch(setting);
+    expect(ids(advice.items)[0]).toBe("open-relay");
+  });
+
+  it("tricks accepted by a server that relays anything are warnings that follow from the open relay", () => {
+    const advice = adviseServer(scenario("postfix", { accept: ["plain-third-party", "source-route", "null-sender"] }));
+    expect(item(advice.items, "relay-trick-source-route").severity).toBe("warning");
+    expect(item(advice.items, "relay-null-sender").detail).toMatch(/follows from the open relay/);
+  });
+});
+
+describe("not an open relay", () => {
+  it("says so in one info item, without a fix", () => {
+    const advice = adviseServer(scenario("postfix"));
+    expect(advice.items[0]).toMatchObject({ id: "not-open-relay", severity: "info" });
+    expect(advice.items[0]!.fix).toBeUndefined();
+    expect(advice.items[0]!.detail).toMatch(/tried 9 ways/);
+  });
+
+  it("notes a catch-all without calling it relaying", () => {
+    const advice = adviseServer(scenario("postfix", { catchAll: true }, { verdict: "not-open-relay" }));
+    expect(item(advice.items, "catch-all").severity).toBe("info");
+  });
+});
+
+describe("inconclusive: why, and what to do", () => {
+  const relayIds = ["plain-third-party", "null-sender", "sender-own-domain", "sender-ip-literal", "source-route"];
+
+  it("greylisting → run again in a few minutes", () => {
+    const grey = reply(450, "4.2.0", `<relaytest@${THIRD}>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.com.html`);
+    const advice = adviseServer(scenario("postfix", { tempfail: { ids: relayIds, reply: grey }, verdict: "inconclusive", reason: "Every relay case was deferred (4xx)." }));
+    expect(ids(advice.items)).toEqual(expect.arrayContaining(["inconclusive", "inconclusive-tempfail"]));
+    const t = item(advice.items, "inconclusive-tempfail");
+    expect(t.title).toMatch(/greylists/);
+    expect(t.detail).toMatch(/again in 5 to 15 minutes/);
+    expect(item(advice.items, "inconclusive").detail).toMatch(/Every relay case was deferred/);
+  });
+
+  it("catch-all → the accepted tricks at the own domain are no proof", () => {
+    const advice = adviseServer(scenario("exim", { catchAll: true, verdict: "inconclusive" }));
+    const c = item(advice.items, "inconclusive-catch-all");
+    expect(c.detail).toMatch(/no proof of relaying/);
+    expect(c.detail).toContain("percent-hack-server-name");
+    expect(ids(advice.items)).not.toContain("catch-all");
+  });
+
+  it("4.1.2/5.1.2 on the test domain → set a real third-party test domain", () => {
+    const noDomain = reply(450, "4.1.2", `<relaytest@${THIRD}>: Recipient address rejected: Domain not found`);
+    const advice = adviseServer(scenario("postfix", { reject: { ids: relayIds, reply: noDomain }, verdict: "inconclusive" }));
+    const d = item(advice.items, "inconclusive-recipient-domain");
+    expect(d.detail).toMatch(/recipientDomain/);
+    expect(d.detail).toMatch(/never got as far as deciding whether to relay/);
+  });
+
+  it("the probe's sender refused at MAIL FROM → set a sender domain that exists", () => {
+    const refused = reply(553, "5.1.8", "<relaycheck@relaycheck.invalid>: Sender address rejected: Domain not found");
+    const advice = adviseServer(scenario("postfix", { senderRejected: refused, verdict: "inconclusive" }));
+    const s = item(advice.items, "inconclusive-sender-rejected");
+    expect(s.detail).toMatch(/senderDomain/);
+    expect(s.detail).toContain("553 5.1.8");
+  });
+
+  it("dropped connections → run again later, with the engine's notes", () => {
+    const advice = adviseServer(scenario("exim", { error: ["source-route", "double-at"], verdict: "inconclusive" }));
+    const e = item(advice.items, "inconclusive-errors");
+    expect(e.title).toMatch(/^2 relay attempts/);
+    expect(e.detail).toMatch(/closed the connection after RCPT TO/);
+  });
+
+  it("no recognisable cause → still says what to do", () => {
+    const advice = adviseServer(scenario("postfix", { verdict: "inconclusive", reason: "" }));
+    expect(item(advice.items, "inconclusive").detail).toMatch(/Run the check again/);
+  });
+});
+
+describe("unreachable: what it means", () => {
+  const table: { status: ServerReport["status"]; title: RegExp; step: RegExp }[] = [
+    { status: "refused", title: /Nothing accepts connections/, step: /ss -ltn/ },
+    { status: "connect-timeout", title: /does not answer/, step: /block port 25/ },
+    { status: "policy-refused", title: /not a public one/, step: /public address/ },
+    { status: "greeting-rejected", title: /refused to talk/, step: /deliberate/ },
+    { status: "service-unavailable", title: /421/, step: /again later/ },
+    { status: "protocol-error", title: /other than a mail server/, step: /MX records/ },
+  ];
+  it.each(table)("$status", ({ status, title, step }) => {
+    const server = scenario("postfix", { verdict: "unreachable" }, {
+      status,
+      banner: null,
+      greetingCode: null,
+      ehloName: null,
+      extensions: [],
+      cases: [],
+      transcript: [],
+      tls: null,
+      starttls: { offered: false, required: false },
+      ptr: [],
+    });
+    const advice = adviseServer(server);
+    expect(ids(advice.items)).toEqual(["unreachable"]);
+    expect(advice.items[0]!.title).toMatch(title);
+    expect(steps(advice.items[0]!)).toMatch(step);
+    expect(advice.items[0]!.detail).toContain("192.0.2.25");
+  });
+});
+
+describe("other findings, derived from the facts", () => {
+  const table: { title: string; profile: ProfileName; over: Parameters<typeof scenario>[2]; id: string; severity: string; text: RegExp }[] = [
+    {
+      title: "AUTH before TLS on Postfix",
+      profile: "postfix",
+      over: { auth: { mechanisms: ["PLAIN", "LOGIN"], offeredBeforeTls: true } },
+      id: "auth-before-tls",
+      severity: "warning",
+      text: /smtpd_tls_auth_only = yes/,
+    },
+    {
+      title: "AUTH before TLS on Exim",
+      profile: "exim",
+      over: { auth: { mechanisms: ["PLAIN"], offeredBeforeTls: true } },
+      id: "auth-before-tls",
+      severity: "warning",
+      text: /auth_advertise_hosts = \$\{if eq\{\$tls_in_cipher\}\{\}\{\}\{\*\}\}/,
+    },
+    {
+      title: "AUTH before TLS on Exchange",
+      profile: "exchange",
+      over: { auth: { mechanisms: ["NTLM", "LOGIN"], offeredBeforeTls: true } },
+      id: "auth-before-tls",
+      severity: "warning",
+      text: /BasicAuthRequireTLS/,
+    },
+    {
+      title: "no STARTTLS on port 25",
+      profile: "postfix",
+      over: { starttls: { offered: false, required: false }, tls: null },
+      id: "no-starttls",
+      severity: "warning",
+      text: /smtpd_tls_security_level = may/,
+    },
+    { title: "TLS 1.0", profile: "exim", over: { tls: goodTls({ protocol: "TLSv1" }) }, id: "tls-old-protocol", severity: "warning", text: /no_tlsv1_1/ },
+    { title: "expired certificate", profile: "postfix", over: { tls: goodTls({ expired: true, authorized: false, authorizationError: "CERT_HAS_EXPIRED" }) }, id: "cert-expired", severity: "warning", text: /Let's Encrypt/ },
+    { title: "self-signed on port 25", profile: "postfix", over: { tls: goodTls({ selfSigned: true, authorized: false }) }, id: "cert-self-signed", severity: "info", text: /public CA/ },
+    { title: "self-signed on port 587", profile: "postfix", over: { port: 587, tls: goodTls({ selfSigned: true, authorized: false }) }, id: "cert-self-signed", severity: "warning", text: /public CA/ },
+    { title: "host name mismatch", profile: "postfix", over: { tls: goodTls({ hostnameMatch: false, subject: "CN=localhost" }) }, id: "cert-hostname-mismatch", severity: "info", text: /MX host name/ },
+    { title: "incomplete chain", profile: "postfix", over: { tls: goodTls({ authorized: false, authorizationError: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }) }, id: "cert-untrusted", severity: "info", text: /intermediate/ },
+    { title: "TLS handshake failed", profile: "postfix", over: { tls: goodTls({ error: "wrong version number" }) }, id: "tls-failed", severity: "warning", text: /smtpd_tls_cert_file/ },
+    { title: "no PTR", profile: "postfix", over: { ptr: [] }, id: "ptr-missing", severity: "warning", text: /PTR record/ },
+    { title: "PTR mismatch", profile: "postfix", over: { ptr: ["host-192-0-2-25.isp.example"], ptrMatches: false }, id: "ptr-mismatch", severity: "info", text: /reverse DNS/ },
+    { title: "greeting without a FQDN (Postfix)", profile: "postfix", over: { banner: "localhost ESMTP Postfix", ehloName: "localhost" }, id: "greeting-not-fqdn", severity: "info", text: /myhostname = mail\.example\.com/ },
+    { title: "greeting without a FQDN (Exchange)", profile: "exchange", over: { banner: "EXCH01 Microsoft ESMTP MAIL Service ready", ehloName: "EXCH01" }, id: "greeting-not-fqdn", severity: "info", text: /-Fqdn mail\.example\.com/ },
+  ];
+  it.each(table)("$title → $id ($severity)", ({ profile, over, id, severity, text }) => {
+    const advice = adviseServer(scenario(profile, {}, over));
+    const found = item(advice.items, id);
+    expect(found.severity).toBe(severity);
+    expect(steps(found) + found.detail).toMatch(text);
+  });
+
+  it("a healthy closed server has nothing else to say", () => {
+    expect(ids(adviseServer(scenario("postfix")).items)).toEqual(["not-open-relay"]);
+  });
+
+  it("implicit TLS on 465 is not 'no STARTTLS'", () => {
+    const advice = adviseServer(scenario("postfix", {}, { port: 465, starttls: { offered: false, required: false }, tls: goodTls({ mode: "implicit" }) }));
+    expect(ids(advice.items)).not.toContain("no-starttls");
+  });
+});
+
+describe("the engine's findings", () => {
+  it("passes on findings it has nothing to add to, and skips those it covers", () => {
+    const advice = adviseServer(
+      scenario("postfix", {}, {
+        auth: { mechanisms: ["PLAIN"], offeredBeforeTls: true },
+        findings: [
+          { id: "auth-plaintext-before-tls", severity: "warning", message: "AUTH PLAIN is offered before STARTTLS." },
+          { id: "dnsbl-listed", severity: "warning", message: "The address is listed on a DNS blocklist. Ask for delisting once the cause is fixed." },
+        ],
+      }),
+    );
+    expect(ids(advice.items).filter((i) => i.startsWith("auth"))).toEqual(["auth-before-tls"]);
+    expect(item(advice.items, "dnsbl-listed")).toMatchObject({ severity: "warning", title: "The address is listed on a DNS blocklist" });
+  });
+});
+
+describe("output form", () => {
+  it("orders items most severe first", () => {
+    const advice = adviseServer(scenario("postfix", { accept: ["percent-hack-server-name"] }, { ptr: [], banner: "localhost ESMTP Postfix" }));
+    const rank = { critical: 0, warning: 1, info: 2 };
+    const ranks = advice.items.map((i) => rank[i.severity]);
+    expect(ranks).toEqual([...ranks].sort());
+  });
+
+  const HTML = /<\/?(a|b|i|em|strong|code|pre|br|p|span|div|ul|ol|li|script|style|img|table|tr|td)\b[^>]*>|&(lt|gt|amp|quot|#\d+);/i;
+  const profiles: ProfileName[] = ["postfix", "exim", "sendmail", "exchange", "opensmtpd", "haraka", "qmail", "google", "microsoft-365"];
+  it.each(profiles)("%s: plain strings only, no HTML", (profile) => {
+    const open = adviseServer(
+      scenario(profile, { accept: ["plain-third-party", "percent-hack-server-name", "sender-own-domain"] }, {
+        auth: { mechanisms: ["PLAIN"], offeredBeforeTls: true },
+        tls: goodTls({ protocol: "TLSv1", selfSigned: true, hostnameMatch: false }),
+        ptr: [],
+      }),
+    );
+    const strings = allStrings(open);
+    expect(strings.length).toBeGreaterThan(20);
+    for (const s of strings) expect(s).not.toMatch(HTML);
+  });
+
+  it("server text that looks like HTML is passed on verbatim, as text", () => {
+    const banner = `${MX} ESMTP <script>alert(1)</script>`;
+    const advice = adviseServer(scenario("postfix", {}, { banner: `${MX} ESMTP Postfix ${banner}` }));
+    const text = allStrings(advice).join("\n");
+    expect(text).toContain("<script>alert(1)</script>");
+    expect(text).not.toContain("&lt;script");
+  });
+
+  it("is JSON-serialisable and deterministic", () => {
+    const server = scenario("exim", { accept: ["plain-third-party"] });
+    expect(JSON.parse(JSON.stringify(adviseServer(server)))).toEqual(adviseServer(server));
+  });
+});

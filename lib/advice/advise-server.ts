@@ -1,0 +1,620 @@
+import type { CaseResult, ServerReport } from "@/lib/probe/types";
+import { classifyCase, type CaseKind } from "./classify-case";
+import { detectSoftware, DISPLAY_NAMES } from "./detect-software";
+import {
+  AUTH_ONLY_WITH_TLS,
+  CLOSE_ADDRESS_TRICKS,
+  CLOSE_RELAY,
+  ENABLE_STARTTLS,
+  FIX_CERTIFICATE,
+  MODERN_TLS,
+  SET_HOSTNAME,
+  SET_PTR,
+  STOP_SENDER_TRUST,
+  fixFor,
+} from "./software-fixes";
+import type { Advice, AdviceItem, DetectedSoftware } from "./types";
+
+/**
+ * Turns one server's report into advice for its administrator:
+ *
+ * 1. recognise the software (detectSoftware), so fixes name its settings;
+ * 2. explain the verdict: how to close an open relay (and each trick it fell for), why a result
+ *    is inconclusive and what to do, what "unreachable" means;
+ * 3. the other facts worth fixing: AUTH before TLS, no STARTTLS, old TLS, certificate problems,
+ *    reverse DNS, a greeting without a full host name;
+ * 4. the engine's own findings not already covered.
+ *
+ * Pure: reads the report, returns plain strings (never HTML), most severe first.
+ */
+export function adviseServer(server: ServerReport): Advice {
+  const software = detectSoftware(server);
+  const ctx: Context = { server, software, ownDomains: ownDomainsOf(server) };
+  const items = [...verdictItems(ctx), ...factItems(ctx)];
+  items.push(...findingItems(server, items));
+  return { software, items: sortBySeverity(items) };
+}
+
+interface Context {
+  server: ServerReport;
+  software: DetectedSoftware | null;
+  ownDomains: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdict
+
+function verdictItems(ctx: Context): AdviceItem[] {
+  switch (ctx.server.verdict) {
+    case "open-relay":
+      return openRelayItems(ctx);
+    case "not-open-relay":
+      return notOpenRelayItems(ctx);
+    case "inconclusive":
+      return inconclusiveItems(ctx);
+    case "unreachable":
+      return [unreachableItem(ctx.server)];
+  }
+}
+
+const ROUTING_KINDS: CaseKind[] = ["percent-hack", "bang-path", "source-route", "quoted-local-part", "double-at", "trailing-at", "ip-literal-recipient"];
+const SENDER_KINDS: CaseKind[] = ["null-sender", "spoofed-own-sender", "sender-ip-literal", "unqualified-sender", "other-sender"];
+
+/** Plain-language names and explanations of what each kind of case tries. */
+const KIND_TEXT: Record<CaseKind, { title: string; explain: string }> = {
+  plain: { title: "plain relay", explain: "an ordinary address at a domain the server does not host" },
+  "percent-hack": {
+    title: "percent hack",
+    explain:
+      "an old routing form, user%other-domain@your-server, which asks your server to pass the mail on to other-domain",
+  },
+  "bang-path": { title: "bang path", explain: "the old UUCP routing form other-domain!user, which asks your server to pass the mail on" },
+  "source-route": {
+    title: "source route",
+    explain: "the obsolete RFC 821 form @your-server:user@other-domain; servers drop the route and deliver to the final address, outside",
+  },
+  "quoted-local-part": {
+    title: "quoted local part",
+    explain: "an address hidden in quotes, \"user@other-domain\"@your-server, which some servers unquote and then deliver outside",
+  },
+  "double-at": { title: "double @", explain: "an address with two @ signs, user@other-domain@your-server" },
+  "trailing-at": { title: "trailing @", explain: "an address ending in @, which some servers complete in unexpected ways" },
+  "ip-literal-recipient": { title: "IP-literal recipient", explain: "a recipient at an IP address in brackets instead of a domain" },
+  "null-sender": {
+    title: "empty sender",
+    explain: "an empty sender address (MAIL FROM:<>), the kind bounce messages use, which some servers trust",
+  },
+  "spoofed-own-sender": {
+    title: "forged sender from your own domain",
+    explain: "a sender address at your own domain, which anyone can forge; servers that relay for \"their own\" senders fall for it",
+  },
+  "sender-ip-literal": { title: "IP-literal sender", explain: "a sender at an IP address in brackets" },
+  "unqualified-sender": { title: "sender without a domain", explain: "a sender address with no domain at all" },
+  "other-sender": { title: "unusual sender", explain: "an unusual sender address" },
+};
+
+function openRelayItems(ctx: Context): AdviceItem[] {
+  const { server } = ctx;
+  const proving = relayCases(server).filter((c) => c.outcome === "accepted" && c.evidence);
+  const byKind = groupByKind(proving, ctx.ownDomains);
+  const plainAccepted = byKind.has("plain");
+  const items: AdviceItem[] = [];
+
+  items.push({
+    id: "open-relay",
+    severity: "critical",
+    title: "This server is an open relay: anyone can send mail through it",
+    detail: [
+      "Without logging in, relaycheck got this server to accept mail for a domain it does not host. Spammers scan for such servers all the time; once they use yours, its address lands on blocklists and your own mail stops being delivered. Close it now.",
+      `Accepted ${proving.length} of ${relayCases(server).length} relay attempts, for example: ${listCases(proving)}.`,
+      server.reason,
+      softwareNote(ctx),
+    ]
+      .filter(Boolean)
+      .join(" "),
+    fix: fixFor(CLOSE_RELAY, ctx.software?.name ?? null),
+  });
+
+  for (const kind of [...ROUTING_KINDS, ...SENDER_KINDS]) {
+    const cases = byKind.get(kind);
+    if (!cases) continue;
+    const text = KIND_TEXT[kind];
+    const sender = SENDER_KINDS.includes(kind);
+    items.push({
+      id: sender ? `relay-${kind}` : `relay-trick-${kind}`,
+      severity: plainAccepted ? "warning" : "critical",
+      title: `Relays with the ${text.title} trick`,
+      detail: [
+        `The server accepted ${text.explain}.`,
+        plainAccepted
+          ? "This follows from the open relay above: closing it should close this too, but check once more afterwards."
+          : "The server refuses plain relaying but falls for this form, so spammers who try it can still send through it.",
+        `Cases: ${listCases(cases)}.`,
+      ].join(" "),
+      fix: fixFor(sender ? STOP_SENDER_TRUST : CLOSE_ADDRESS_TRICKS, ctx.software?.name ?? null),
+    });
+  }
+  return items;
+}
+
+function notOpenRelayItems(ctx: Context): AdviceItem[] {
+  const { server } = ctx;
+  const tried = relayCases(server);
+  const items: AdviceItem[] = [
+    {
+      id: "not-open-relay",
+      severity: "info",
+      title: "Not an open relay",
+      detail: [
+        `relaycheck tried ${tried.length} ways of sending mail through this server to a domain it does not host, without logging in; the server refused them.`,
+        server.reason,
+      ]
+        .filter(Boolean)
+        .join(" "),
+    },
+  ];
+  const domainCheck = recipientDomainRejections(server);
+  const refusedOutside = tried.filter((c) => c.localScope === null && c.outcome === "rejected");
+  if (refusedOutside.length > 0 && domainCheck.length === refusedOutside.length) {
+    items.push({
+      ...recipientDomainItem(domainCheck),
+      severity: "info",
+      title: "The refusals were about relaycheck's test domain, not about relaying",
+    });
+  }
+  items.push(...catchAllItems(ctx, false));
+  return items;
+}
+
+function inconclusiveItems(ctx: Context): AdviceItem[] {
+  const { server } = ctx;
+  const causes: AdviceItem[] = [];
+  const cases = relayCases(server);
+
+  const temp = cases.filter((c) => c.outcome === "tempfail");
+  if (temp.length > 0) {
+    const greylisting = temp.some((c) => /gr[ae]y ?list|try again later|please retry|temporarily deferred/i.test(c.reply?.text ?? ""));
+    causes.push({
+      id: "inconclusive-tempfail",
+      severity: "warning",
+      title: greylisting ? "The server greylists: it asked relaycheck to come back later" : "The server asked relaycheck to try again later",
+      detail: [
+        `${temp.length} of ${cases.length} relay attempts got a temporary refusal (a 4xx reply), for example: ${listCases(temp)}.`,
+        greylisting
+          ? "Greylisting servers turn away the first attempt from an unknown sender and accept a retry some minutes later; a real relay check needs the retry."
+          : "This is usually greylisting or a rate limit.",
+        "Run the check again in 5 to 15 minutes.",
+      ].join(" "),
+    });
+  }
+
+  const domainCheck = recipientDomainRejections(server);
+  if (domainCheck.length > 0) causes.push(recipientDomainItem(domainCheck));
+
+  if (!server.baseline.senderAccepted) {
+    const refused = cases.find((c) => c.stage === "mail" && c.mailReply) ?? cases.find((c) => c.stage === "mail");
+    causes.push({
+      id: "inconclusive-sender-rejected",
+      severity: "warning",
+      title: "The server refused relaycheck's sender address, so its relay rules were never reached",
+      detail: [
+        "Before any recipient, the server turned down the sender address relaycheck uses (MAIL FROM), often because that domain does not exist in DNS. That is a sensible check, but it means the relay rules were never tested.",
+        refused?.reply ? `Reply: "${replyText(refused.reply)}".` : "",
+        "Whoever runs relaycheck can set a sender domain that exists (the `senderDomain` option) and check again.",
+      ]
+        .filter(Boolean)
+        .join(" "),
+    });
+  }
+
+  const errors = cases.filter((c) => c.outcome === "error");
+  if (errors.length > 0) {
+    const notes = [...new Set(errors.map((c) => c.note).filter((n): n is string => !!n))].slice(0, 3);
+    causes.push({
+      id: "inconclusive-errors",
+      severity: "warning",
+      title: `${errors.length} relay attempts could not be completed`,
+      detail: [
+        "The connection was dropped, timed out or answered out of turn, so these attempts have no answer.",
+        notes.length ? `What happened: ${notes.join("; ")}.` : "",
+        "Servers that punish errors (connection limits, fail2ban, tarpits) do this. Run the check again later; if it keeps happening, look at the server's log for the time of the check.",
+      ]
+        .filter(Boolean)
+        .join(" "),
+    });
+  }
+
+  causes.push(...catchAllItems(ctx, true));
+
+  const head: AdviceItem = {
+    id: "inconclusive",
+    severity: "warning",
+    title: "relaycheck could not tell whether this server is an open relay",
+    detail: [
+      server.reason,
+      causes.length === 0
+        ? "Run the check again in a few minutes; if the result stays the same, look at the server's log for the time of the check."
+        : "The reasons, and what to do, follow.",
+    ]
+      .filter(Boolean)
+      .join(" "),
+  };
+  return [head, ...causes];
+}
+
+function recipientDomainItem(cases: CaseResult[]): AdviceItem {
+  return {
+    id: "inconclusive-recipient-domain",
+    severity: "warning",
+    title: "The server checked the recipient's domain before its relay rules",
+    detail: [
+      "The server turned down relaycheck's test recipients because their domain does not exist (relaycheck uses a reserved name that can never exist, so no mail can ever be delivered).",
+      `For example: ${listCases(cases)}.`,
+      "The server never got as far as deciding whether to relay, so this says nothing about relaying to a real domain.",
+      "Whoever runs relaycheck can set a real third-party test domain that they control and whose mail goes nowhere (the `recipientDomain` option) and check again.",
+    ].join(" "),
+  };
+}
+
+function catchAllItems(ctx: Context, inconclusive: boolean): AdviceItem[] {
+  const { server } = ctx;
+  const domains = Object.entries(server.baseline.catchAll)
+    .filter(([, v]) => v === true)
+    .map(([d]) => d);
+  if (domains.length === 0) return [];
+  const ambiguous = relayCases(server).filter((c) => c.outcome === "accepted" && !c.evidence);
+  if (inconclusive && ambiguous.length > 0) {
+    return [
+      {
+        id: "inconclusive-catch-all",
+        severity: "warning",
+        title: "Your server accepts any address at your own domain (catch-all), so some accepts prove nothing",
+        detail: [
+          `The server accepted a made-up address at ${domains.join(", ")}. The trick addresses that end in your own domain were accepted too, but that is no proof of relaying: the server may simply deliver them to a local mailbox.`,
+          `Accepted without proof: ${listCases(ambiguous)}.`,
+          "To be sure, look in the server's log or queue for where mail to those addresses would go, or turn the catch-all off and check again.",
+        ].join(" "),
+      },
+    ];
+  }
+  return [
+    {
+      id: "catch-all",
+      severity: "info",
+      title: "Your server accepts mail for any address at your domain (catch-all)",
+      detail: `A made-up address at ${domains.join(", ")} was accepted. That is not relaying, but a catch-all collects spam to mistyped and invented addresses, and can send bounces to forged senders. Consider accepting only addresses that exist.`,
+    },
+  ];
+}
+
+function unreachableItem(server: ServerReport): AdviceItem {
+  const where = `${server.host} (${server.ip}) port ${server.port}`;
+  const text = UNREACHABLE_TEXT[server.status] ?? UNREACHABLE_TEXT.closed!;
+  return {
+    id: "unreachable",
+    severity: "warning",
+    title: text.title,
+    detail: [
+      `relaycheck could not talk to ${where}. ${text.explain}`,
+      server.statusDetail ? `Detail: ${server.statusDetail}.` : "",
+      "This is no verdict on relaying: a server nobody can reach cannot be abused either, but other mail servers cannot deliver to it.",
+    ]
+      .filter(Boolean)
+      .join(" "),
+    fix: { software: "Network and DNS", steps: text.steps },
+  };
+}
+
+const CHECK_DNS = "Check the domain's MX records: they must name this host, and the host's A/AAAA records its public address. A domain without MX records gets mail at its own address (implicit MX), which may not run a mail server.";
+
+const UNREACHABLE_TEXT: Partial<Record<ServerReport["status"], { title: string; explain: string; steps: string[] }>> = {
+  refused: {
+    title: "Nothing accepts connections on the mail port",
+    explain: "The connection was refused: no mail service listens there, or a firewall rejects the connection.",
+    steps: [
+      "Check that the mail service runs and listens on a public address (on Linux: `ss -ltn` should list the port).",
+      "Check the host's and the network's firewall allow incoming TCP on this port.",
+      CHECK_DNS,
+    ],
+  },
+  "connect-timeout": {
+    title: "The mail port does not answer",
+    explain:
+      "The connection attempt got no answer at all: a firewall drops the traffic, the port is blocked on the way, or the host is down.",
+    steps: [
+      "Check the firewall, including a cloud provider's security group, allows incoming TCP on this port from anywhere.",
+      "Some providers block port 25; ask yours whether it is open.",
+      CHECK_DNS,
+    ],
+  },
+  unreachable: {
+    title: "The address cannot be reached",
+    explain: "The network reported the address as unreachable (no route to it).",
+    steps: ["Check that the address in DNS is right and that the host is online.", CHECK_DNS],
+  },
+  "policy-refused": {
+    title: "The mail server's address is not a public one",
+    explain: "DNS points to a private, local or reserved address, which nobody on the Internet can reach; relaycheck does not connect to such addresses.",
+    steps: ["Make the MX host's A/AAAA records point to the server's public address.", CHECK_DNS],
+  },
+  "greeting-rejected": {
+    title: "The server refused to talk to relaycheck",
+    explain:
+      "It answered the connection with a refusal instead of a greeting, usually because it blocks the network relaycheck runs from (a blocklist or a country block).",
+    steps: ["If the block is deliberate, nothing needs fixing.", "Otherwise check the server's connection rules (client blocklists, firewall-level filters)."],
+  },
+  "service-unavailable": {
+    title: "The server said it is not available (421)",
+    explain: "It closed the conversation with 421: too busy, too many connections, or it refuses this client for now.",
+    steps: ["Run the check again later.", "If it persists, check the server's connection limits and log."],
+  },
+  timeout: {
+    title: "The server went silent",
+    explain: "It accepted the connection but did not answer in time: overloaded, or deliberately slow (a tarpit).",
+    steps: ["Run the check again later.", "Check the server's load and any delay or tarpit settings."],
+  },
+  reset: {
+    title: "The server cut the connection",
+    explain: "The connection was reset in the middle of the conversation.",
+    steps: ["Run the check again later.", "Check the server's log and any intrusion-prevention system in front of it."],
+  },
+  closed: {
+    title: "The server closed the connection",
+    explain: "It hung up without saying why.",
+    steps: ["Run the check again later.", "Check the server's log for the time of the check."],
+  },
+  "tls-failed": {
+    title: "The encrypted connection could not be set up",
+    explain: "The TLS handshake failed (on port 465 the whole conversation is encrypted, so nothing else could be tested).",
+    steps: ["Check the server's certificate and TLS settings for this port.", "Test with `openssl s_client -connect host:465`."],
+  },
+  "protocol-error": {
+    title: "Something other than a mail server answers",
+    explain: "The answers did not follow the SMTP protocol: another kind of service may listen on this port.",
+    steps: ["Check which program listens on this port.", CHECK_DNS],
+  },
+  aborted: {
+    title: "The check was cancelled",
+    explain: "It was stopped before this server was tested.",
+    steps: ["Run the check again."],
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Facts
+
+function factItems(ctx: Context): AdviceItem[] {
+  const { server } = ctx;
+  const items: AdviceItem[] = [];
+  const name = ctx.software?.name ?? null;
+  const talked = server.greetingCode !== null && server.greetingCode >= 200 && server.greetingCode < 300;
+  const submission = server.port !== 25;
+
+  if (talked && server.auth.offeredBeforeTls && server.auth.mechanisms.length > 0) {
+    items.push({
+      id: "auth-before-tls",
+      severity: "warning",
+      title: "Passwords can be sent unencrypted",
+      detail: `The server offers login (AUTH ${server.auth.mechanisms.join(" ")}) before the connection is encrypted, so a mail program may send a user's password in clear text, readable by anyone on the way. Offer AUTH only after STARTTLS.`,
+      fix: fixFor(AUTH_ONLY_WITH_TLS, name),
+    });
+  }
+
+  if (talked && server.port !== 465 && !server.starttls.offered) {
+    items.push({
+      id: "no-starttls",
+      severity: "warning",
+      title: "No encryption offered (no STARTTLS)",
+      detail: `Mail to and from this server on port ${server.port} travels unencrypted: anyone on the way can read it${submission ? ", including users' passwords" : ""}. Most mail servers today encrypt with STARTTLS when the other side offers it.`,
+      fix: fixFor(ENABLE_STARTTLS, name),
+    });
+  }
+
+  const tls = server.tls;
+  if (tls?.error) {
+    items.push({
+      id: "tls-failed",
+      severity: "warning",
+      title: "Encryption is offered but does not work",
+      detail: `The server offers ${tls.mode === "implicit" ? "TLS" : "STARTTLS"}, but the handshake failed (${tls.error}). Senders then fall back to unencrypted mail or give up.`,
+      fix: fixFor(ENABLE_STARTTLS, name),
+    });
+  }
+  if (tls && !tls.error && tls.protocol && /^(SSLv[23]|TLSv1(\.1)?)$/.test(tls.protocol)) {
+    items.push({
+      id: "tls-old-protocol",
+      severity: "warning",
+      title: `Outdated encryption (${tls.protocol})`,
+      detail: `The best the server could agree on was ${tls.protocol}, which is outdated and has known weaknesses; TLS 1.2 or 1.3 is expected today.`,
+      fix: fixFor(MODERN_TLS, name),
+    });
+  }
+  if (tls && !tls.error) {
+    // On port 25, senders rarely check certificates: a flaw matters less than on submission ports.
+    const certSeverity = submission ? "warning" : "info";
+    if (tls.expired) {
+      items.push({
+        id: "cert-expired",
+        severity: "warning",
+        title: "The server's certificate has expired",
+        detail: `The certificate ${tls.validTo ? `expired on ${tls.validTo}` : "has expired"}. Mail programs warn or refuse to connect, and senders that check certificates (MTA-STS, DANE) will not deliver.`,
+        fix: FIX_CERTIFICATE.generic,
+      });
+    }
+    if (tls.selfSigned) {
+      items.push({
+        id: "cert-self-signed",
+        severity: certSeverity,
+        title: "The server's certificate is self-signed",
+        detail: `Nobody vouches for the certificate (subject: ${tls.subject ?? "unknown"}), so mail programs warn and senders that check certificates (MTA-STS, DANE) will not deliver.`,
+        fix: FIX_CERTIFICATE.generic,
+      });
+    }
+    if (tls.hostnameMatch === false) {
+      items.push({
+        id: "cert-hostname-mismatch",
+        severity: certSeverity,
+        title: "The certificate is for another name",
+        detail: `The certificate does not name ${server.host} (subject: ${tls.subject ?? "unknown"}${tls.subjectAltNames.length ? `; names: ${tls.subjectAltNames.slice(0, 5).join(", ")}` : ""}). Mail programs warn, and senders that check certificates will not deliver.`,
+        fix: FIX_CERTIFICATE.generic,
+      });
+    }
+    if (!tls.authorized && !tls.expired && !tls.selfSigned && tls.authorizationError) {
+      items.push({
+        id: "cert-untrusted",
+        severity: "info",
+        title: "The certificate chain could not be verified",
+        detail: `Verification failed with "${tls.authorizationError}", often because the server does not send its intermediate certificates.`,
+        fix: FIX_CERTIFICATE.generic,
+      });
+    }
+  }
+
+  if (talked && server.ptr.length === 0) {
+    items.push({
+      id: "ptr-missing",
+      severity: "warning",
+      title: "The server's address has no reverse DNS (PTR) name",
+      detail: `${server.ip} has no PTR record. Many receivers (Gmail among them) refuse or distrust mail from an address without one, so this matters if the server also sends mail.`,
+      fix: SET_PTR,
+    });
+  } else if (talked && server.ptrMatches === false) {
+    items.push({
+      id: "ptr-mismatch",
+      severity: "info",
+      title: "Reverse DNS does not match the server's name",
+      detail: `${server.ip} is named ${server.ptr.join(", ")} in reverse DNS, but the server calls itself ${server.ehloName ?? firstWord(server.banner) ?? "something else"} (or that name does not lead back to the address). Receivers that compare the names may distrust mail it sends.`,
+      fix: SET_PTR,
+    });
+  }
+
+  const greetingName = firstWord(server.banner);
+  const badNames = [greetingName, server.ehloName].filter((n): n is string => n !== null && !isFqdn(n));
+  if (talked && badNames.length > 0) {
+    items.push({
+      id: "greeting-not-fqdn",
+      severity: "info",
+      title: "The server does not introduce itself with a full host name",
+      detail: `The greeting and EHLO reply should start with the server's full host name (e.g. mail.example.com); this server gives "${badNames[0]}". Some receivers score such mail as spam.`,
+      fix: fixFor(SET_HOSTNAME, name),
+    });
+  }
+  return items;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine's own findings
+
+/** Words in a finding id that say it is about the same thing as one of our items. */
+const FINDING_TOPICS: [RegExp, string][] = [
+  [/auth.*(tls|plain|clear)|(tls|plain|clear).*auth/, "auth-before-tls"],
+  [/(no|missing|without).*starttls|starttls.*(missing|absent|not)/, "no-starttls"],
+  [/ptr|reverse/, "ptr"],
+  [/expire/, "cert-expired"],
+  [/self.?signed/, "cert-self-signed"],
+  [/mismatch|hostname/, "cert-hostname-mismatch"],
+  [/tls.?1.?[01]\b|old.?tls|tls.?(version|protocol)|sslv/, "tls-old-protocol"],
+  [/fqdn|greeting.?name/, "greeting-not-fqdn"],
+  [/catch.?all/, "catch-all"],
+  [/grey|gray/, "inconclusive-tempfail"],
+  [/open.?relay/, "open-relay"],
+];
+
+function findingItems(server: ServerReport, ours: AdviceItem[]): AdviceItem[] {
+  const have = new Set(ours.map((i) => i.id));
+  const covered = (id: string): boolean => {
+    if (have.has(id)) return true;
+    const topic = FINDING_TOPICS.find(([re]) => re.test(id.toLowerCase()))?.[1];
+    if (!topic) return false;
+    return [...have].some((h) => h === topic || h.startsWith(`${topic}-`) || (topic === "catch-all" && h === "inconclusive-catch-all"));
+  };
+  return server.findings
+    .filter((f) => !covered(f.id))
+    .map((f) => ({ id: f.id, severity: f.severity, title: firstSentence(f.message), detail: f.message }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function relayCases(server: ServerReport): CaseResult[] {
+  return server.cases.filter((c) => c.group !== "baseline" && c.outcome !== "skipped");
+}
+
+function groupByKind(cases: CaseResult[], ownDomains: string[]): Map<CaseKind, CaseResult[]> {
+  const map = new Map<CaseKind, CaseResult[]>();
+  for (const c of cases) {
+    const kind = classifyCase(c, ownDomains);
+    if (!kind) continue;
+    map.set(kind, [...(map.get(kind) ?? []), c]);
+  }
+  return map;
+}
+
+/** Cases refused because the recipient's domain does not exist, not by a relay rule. */
+function recipientDomainRejections(server: ServerReport): CaseResult[] {
+  return relayCases(server).filter((c) => {
+    if (c.stage !== "rcpt" || !c.reply || (c.outcome !== "rejected" && c.outcome !== "tempfail")) return false;
+    const r = c.reply;
+    return (
+      r.enhanced === "5.1.2" ||
+      r.enhanced === "4.1.2" ||
+      /Domain not found|domain (does not|doesn't) exist|Unrouteable address|Host or domain name not found|no such domain|unknown domain|RESOLVER\.ADR\.RecipientDomainNotFound/i.test(r.text)
+    );
+  });
+}
+
+function listCases(cases: CaseResult[], max = 3): string {
+  const shown = cases.slice(0, max).map((c) => {
+    const reply = c.reply ? ` → "${replyText(c.reply)}"` : "";
+    return `${c.id} (MAIL FROM:<${c.mailFrom}> RCPT TO:<${c.rcptTo}>${reply})`;
+  });
+  const more = cases.length > max ? `, and ${cases.length - max} more` : "";
+  return shown.join("; ") + more;
+}
+
+function replyText(r: NonNullable<CaseResult["reply"]>): string {
+  const text = r.text.replace(/\s+/g, " ").trim();
+  const short = text.length > 120 ? `${text.slice(0, 119)}…` : text;
+  return [String(r.code), r.enhanced, short].filter(Boolean).join(" ");
+}
+
+function softwareNote(ctx: Context): string {
+  const s = ctx.software;
+  if (!s) return "relaycheck could not tell which software the server runs, so the steps below are general.";
+  const label = DISPLAY_NAMES[s.name];
+  if (s.confidence === "low") {
+    return `The server seems to run ${label}, but relaycheck is not sure; if it runs something else, the same ideas apply: relay only for logged-in users and your own machines.`;
+  }
+  return `The server appears to run ${label} (${s.confidence} confidence).`;
+}
+
+function ownDomainsOf(server: ServerReport): string[] {
+  const names = [server.baseline.ownDomain, server.host, server.ehloName, ...Object.keys(server.baseline.catchAll)];
+  return [...new Set(names.filter((n): n is string => !!n).map((n) => n.toLowerCase()))];
+}
+
+function firstWord(banner: string | null): string | null {
+  if (!banner) return null;
+  const first = banner.split("\n")[0]!.replace(/^\d{3}[ -]?/, "").trim();
+  return first.split(/\s+/)[0] || null;
+}
+
+function isFqdn(name: string): boolean {
+  const n = name.toLowerCase().replace(/\.$/, "");
+  if (/^\[.*\]$/.test(n) || /^[\d.]+$/.test(n) || n.includes(":")) return false;
+  if (!n.includes(".") || /(^|\.)(localhost|localdomain|local|lan|internal)$/.test(n)) return false;
+  return /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(n);
+}
+
+function firstSentence(message: string): string {
+  const m = /^(.+?[.!?])(\s|$)/.exec(message.trim());
+  const s = (m ? m[1]! : message.trim()).replace(/[.!?]$/, "");
+  return s.length > 100 ? `${s.slice(0, 99)}…` : s;
+}
+
+const SEVERITY_RANK: Record<AdviceItem["severity"], number> = { critical: 0, warning: 1, info: 2 };
+
+function sortBySeverity(items: AdviceItem[]): AdviceItem[] {
+  return items.map((item, i) => ({ item, i })).sort((a, b) => SEVERITY_RANK[a.item.severity] - SEVERITY_RANK[b.item.severity] || a.i - b.i).map(({ item }) => item);
+}
+

@@ -1,0 +1,4 @@
+/** Advice for a mail administrator: the server software recognised, and what to change. */
+export { detectSoftware, DISPLAY_NAMES } from "./detect-software";
+export { adviseServer } from "./advise-server";
+export type { Advice, AdviceFix, AdviceItem, Confidence, DetectedSoftware, SoftwareName } from "./types";
