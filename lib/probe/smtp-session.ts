@@ -167,7 +167,7 @@ export class SmtpSession {
     try {
       await waitFor<void>(secure, this.options, "TLS handshake", timeouts.tlsHandshakeMs, (done, fail) => {
         secure.once("secureConnect", () => done());
-        secure.once("error", (err) => fail(new SessionError("tls-failed", `TLS handshake failed: ${err.message}`)));
+        secure.once("error", (err) => fail(new SessionError("tls-failed", `TLS handshake failed: ${err.message.trim()}`)));
         secure.once("close", () => fail(new SessionError("tls-failed", "the server closed the connection during the TLS handshake")));
       });
     } catch (err) {
@@ -191,8 +191,10 @@ export class SmtpSession {
   private listen(socket: net.Socket): void {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err: NodeJS.ErrnoException) => this.fail(socketError(err)));
-    socket.on("end", () => this.fail(new SessionError("closed", "the server closed the connection")));
-    socket.on("close", () => this.fail(new SessionError("closed", "the server closed the connection")));
+    const closed = () =>
+      this.fail(new SessionError("closed", this.parser.pending ? "the server closed the connection in the middle of a reply" : "the server closed the connection"));
+    socket.on("end", closed);
+    socket.on("close", closed);
   }
 
   private onData(chunk: Buffer): void {
