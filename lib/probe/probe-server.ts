@@ -5,7 +5,7 @@ import { formatReply } from "./reply-parser";
 import { isHostName, type ServerTarget } from "./resolve-target";
 import { SessionError, SmtpSession } from "./smtp-session";
 import { Transcript } from "./transcript";
-import { isEvidence, outcomeOf, serverVerdict } from "./verdict";
+import { isEvidence, isPolicyDeferral, outcomeOf, serverVerdict } from "./verdict";
 import { IMPLICIT_TLS_PORT } from "./options";
 import type {
   CaseDefinition,
@@ -58,6 +58,22 @@ interface Pending {
 const MAX_ATTEMPTS = 3;
 /** Consecutive sessions that fail to open before we stop trying this server. */
 const MAX_OPEN_FAILURES = 2;
+/** Retries after a 421 "too many connections", with exponential backoff from BUSY_BACKOFF_MS. */
+const MAX_BUSY_RETRIES = 4;
+const BUSY_BACKOFF_MS = 200;
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 function parseExtensions(ehlo: SmtpReply): string[] {
   return ehlo.text.split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
@@ -111,6 +127,7 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
   /** Cases that sessions being opened will take: no further session is opened for them. */
   let claimed = 0;
   let openFailures = 0;
+  let busyRetries = 0;
   let workingSender: string | null = null;
   let senderChecked = false;
   let senderSearch = false;
@@ -412,11 +429,18 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
         } catch (err) {
           claimed -= claim;
           const error = err as SessionError;
-          if (error.status === "service-unavailable" && index > 0) {
-            // A second connection refused with 421: the server allows one at a time.
-            parallel = 1;
-            notify();
-            break;
+          if (error.status === "service-unavailable") {
+            if (index > 0 && parallel > 1) {
+              // A second connection refused with 421: the server allows one at a time.
+              parallel = 1;
+              notify();
+              break;
+            }
+            // Servers may count a connection for a moment after its QUIT: back off, then retry.
+            if (busyRetries < MAX_BUSY_RETRIES) {
+              await pause(Math.min(BUSY_BACKOFF_MS * 2 ** busyRetries++, deadline - performance.now()), options.signal);
+              continue;
+            }
           }
           if (error.status === "tls-failed" && useStarttls && !implicitTls) useStarttls = false;
           else if (++openFailures >= MAX_OPEN_FAILURES) break;
@@ -450,7 +474,8 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
         useStarttls = false; // try again in plaintext: a broken TLS setup is a finding, not the end
         continue;
       }
-      if (error.status !== "closed" && error.status !== "reset") break;
+      if (error.status === "service-unavailable") await pause(Math.min(BUSY_BACKOFF_MS * 4, deadline - performance.now()), options.signal);
+      else if (error.status !== "closed" && error.status !== "reset") break;
     }
   }
 
@@ -481,6 +506,9 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
       note = catchAll[result.localScope ?? ""] === true
         ? `Not proof of relaying: the server accepts any recipient at ${scope} (catch-all).`
         : `Not proof of relaying: we could not tell whether the server accepts any recipient at ${scope}.`;
+    }
+    if (result.outcome === "tempfail" && isPolicyDeferral(result.reply)) {
+      note = "A temporary refusal on policy grounds (Postfix's defer_unauth_destination answers so): relaying is refused, and a retry meets the same answer.";
     }
     return { ...result, evidence, note };
   }

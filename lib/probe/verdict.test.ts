@@ -56,6 +56,16 @@ describe("serverVerdict", () => {
       cases: [c("third-party", "rejected", { reply: { code: 550, enhanced: "5.1.2", text: "Domain not found" } }), c("null-sender", "rejected", { reply: { code: 550, enhanced: "5.1.2", text: "Domain not found" } })],
       verdict: "inconclusive", reason: /test recipient domain itself/,
     },
+    {
+      name: "Postfix defer_unauth_destination (454 4.7.1) is a refusal",
+      cases: [c("third-party", "tempfail", { reply: { code: 454, enhanced: "4.7.1", text: "<x@outside.invalid>: Relay access denied" } }), c("null-sender", "rejected")],
+      verdict: "not-open-relay", reason: /refused all 2 relay attempts.*454 4\.7\.1 .*Relay access denied.*1 with a temporary policy refusal/,
+    },
+    {
+      name: "greylisting with 450 4.7.1 stays inconclusive",
+      cases: [c("third-party", "tempfail", { reply: { code: 450, enhanced: "4.7.1", text: "Greylisted" } }), c("null-sender", "rejected")],
+      verdict: "inconclusive", reason: /temporary failure/,
+    },
     { name: "nothing ran", cases: [c("third-party", "error"), c("null-sender", "skipped")], verdict: "inconclusive", reason: /No relay case could be run/ },
   ])("$name → $verdict", ({ cases, verdict, reason }) => {
     const v = serverVerdict(server(cases));

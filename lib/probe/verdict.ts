@@ -49,6 +49,16 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/**
+ * A temporary refusal on policy grounds: 454 with a 4.7.x code ("Delivery not authorized") is
+ * what Postfix's default `defer_unauth_destination` answers to relaying ("454 4.7.1 Relay access
+ * denied"). A spammer retrying gets the same answer, so it refuses relaying; greylisting uses
+ * 450/451 with 4.2.0 or 4.7.1 and passes on the retry, so it stays inconclusive.
+ */
+export function isPolicyDeferral(reply: Pick<SmtpReply, "code" | "enhanced"> | null): boolean {
+  return reply !== null && reply.code === 454 && reply.enhanced !== null && reply.enhanced.startsWith("4.7.");
+}
+
 /** Bad destination address (X.1.2) or null MX (X.1.10): the server refused the test domain itself. */
 const DOMAIN_CHECK = /^[45]\.1\.(2|10)$/;
 
@@ -75,7 +85,7 @@ export function serverVerdict(server: Pick<ServerReport, "status" | "statusDetai
     };
   }
 
-  const temp = relay.filter((c) => c.outcome === "tempfail");
+  const temp = relay.filter((c) => c.outcome === "tempfail" && !isPolicyDeferral(c.reply));
   const errors = relay.filter((c) => c.outcome === "error");
   const ambiguous = relay.filter((c) => c.outcome === "accepted" && !c.evidence);
   if (temp.length > 0) {
@@ -112,11 +122,15 @@ export function serverVerdict(server: Pick<ServerReport, "status" | "statusDetai
       reason: "The server refused every sender we tried at MAIL FROM, so relaying was never reached; it may refuse this client only.",
     };
   }
-  const rejected = relay.filter((c) => c.outcome === "rejected");
-  const sample = rejected.find((c) => c.stage === "rcpt" && c.id === "third-party") ?? rejected.find((c) => c.stage === "rcpt") ?? rejected[0]!;
+  const refused = relay.filter((c) => c.outcome === "rejected" || c.outcome === "tempfail");
+  const sample = refused.find((c) => c.stage === "rcpt" && c.id === "third-party") ?? refused.find((c) => c.stage === "rcpt") ?? refused[0]!;
+  const deferred = refused.filter((c) => c.outcome === "tempfail");
+  const tail = deferred.length
+    ? `; ${deferred.length === refused.length ? "all" : deferred.length} with a temporary policy refusal (454 4.7.x), which a spammer's retry meets again`
+    : "";
   return {
     verdict: "not-open-relay",
-    reason: `The server refused all ${plural(rejected.length, "relay attempt")} (e.g. ${sample.id}: "${sample.reply ? formatReply(sample.reply) : "rejected"}").`,
+    reason: `The server refused all ${plural(refused.length, "relay attempt")} (e.g. ${sample.id}: "${sample.reply ? formatReply(sample.reply) : "rejected"}")${tail}.`,
   };
 }
 
