@@ -16,6 +16,9 @@ import { probe, type ProbeOptionsInput } from "@/lib/probe";
 import { normalizeTarget } from "@/lib/probe/target";
 import { postfixAvailable, startPostfix } from "@/tests/support/postfix";
 import { startDnsServer } from "@/tests/support/dns-server";
+import { selfSignedCert } from "@/tests/fakes/tls-cert";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "20" }, naive: { type: "boolean", default: false } } });
 const runs = Number(values.runs);
@@ -54,10 +57,22 @@ try {
   if (!available.ok) {
     console.log(`Postfix not measured: ${available.reason}`);
   } else {
+    // A STARTTLS-capable closed instance too: TLS 1.3 per session is where Nagle's algorithm hurts.
+    const pem = selfSignedCert("mx.tls.test");
+    const certDir = mkdtempSync(path.join(os.tmpdir(), "relaycheck-bench-"));
+    writeFileSync(path.join(certDir, "key.pem"), pem.key, { mode: 0o600 });
+    writeFileSync(path.join(certDir, "cert.pem"), pem.cert);
     const closed = await startPostfix({ preset: "closed" });
     const open = await startPostfix({ preset: "open" });
+    const tlsClosed = await startPostfix({
+      preset: "closed",
+      myhostname: "mx.tls.test",
+      domain: "tls.test",
+      main: { smtpd_tls_security_level: "may", smtpd_tls_cert_file: path.join(certDir, "cert.pem"), smtpd_tls_key_file: path.join(certDir, "key.pem") },
+    });
     try {
       await measure("Postfix closed (default limits)", closed.host, 25, dns.address);
+      await measure("Postfix closed, STARTTLS", tlsClosed.host, 25, dns.address);
       await measure("Postfix open relay", open.host, 25, dns.address, {}, Math.min(runs, 5));
       const cli = path.resolve(import.meta.dirname, "../bin/relaycheck.mjs");
       const started = performance.now();
@@ -69,6 +84,7 @@ try {
     } finally {
       await closed.close();
       await open.close();
+      await tlsClosed.close();
     }
   }
 } finally {

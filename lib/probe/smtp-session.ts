@@ -32,6 +32,9 @@ export interface SessionOptions {
   onReply?: (command: string | null, reply: SmtpReply) => void;
 }
 
+/** Longest wait for TLS 1.3 session tickets after the handshake (see `handshake`). */
+const TICKET_WAIT_MAX_MS = 250;
+
 /** Short quit: the server's goodbye is not worth waiting long for. */
 const QUIT_TIMEOUT_MS = 1_000;
 
@@ -164,6 +167,8 @@ export class SmtpSession {
       servername: servername ?? undefined,
       rejectUnauthorized: false, // we report the certificate; we do not refuse to test a server over it
     });
+    let ticket = false;
+    secure.once("session", () => (ticket = true));
     try {
       await waitFor<void>(secure, this.options, "TLS handshake", timeouts.tlsHandshakeMs, (done, fail) => {
         secure.once("secureConnect", () => done());
@@ -180,7 +185,21 @@ export class SmtpSession {
       plain.destroy();
       throw this.failure;
     }
-    secure.setNoDelay(true); // without it TLS 1.3 records wait on delayed ACKs (~40 ms a reply)
+    secure.setNoDelay(true);
+    if (secure.getProtocol() === "TLSv1.3" && !ticket) {
+      // TLS 1.3 servers send session tickets just after the handshake. A command written before
+      // they arrive leaves their ACK to the delayed-ACK timer, and the server's Nagle algorithm
+      // holds its reply until then (~40 ms a session). Written after them, the command carries
+      // the ACK. The wait is at most about one more round trip.
+      const cap = Math.min(Math.max(performance.now() - started, 5), TICKET_WAIT_MAX_MS);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, cap);
+        secure.once("session", () => {
+          clearTimeout(timer);
+          setImmediate(resolve); // not from inside OpenSSL's ticket callback: a write there stalls
+        });
+      });
+    }
     this.socket = secure;
     this.listen(secure);
     this.tlsInfo = describeTls(secure, mode, servername, performance.now() - started);

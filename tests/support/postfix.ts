@@ -155,6 +155,7 @@ function masterCf(host: string): string {
   return `${host}:25 inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
