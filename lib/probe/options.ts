@@ -55,5 +55,6 @@ export function resolveOptions(input: ProbeOptionsInput): ProbeOptions {
     limits: { ...DEFAULT_LIMITS, ...input.limits },
     signal: input.signal,
     randomToken: input.randomToken,
+    acquireServerSlot: input.acquireServerSlot,
   };
 }

@@ -48,7 +48,13 @@ export async function* runCheck(input: string | NormalizedTarget, optionsInput: 
     const ctx = { target, options, emit: (e: ProbeEvent) => channel.push(e), checkStarted };
     await runLimited(groups, PARALLEL_ADDRESSES, async (group) => {
       for (const server of group) {
-        const report = await probeServer(server, ctx);
+        const release = await options.acquireServerSlot?.(server.ip, server.port);
+        let report: ServerReport;
+        try {
+          report = await probeServer(server, ctx);
+        } finally {
+          await release?.();
+        }
         reports.set(server, report);
         channel.push({ type: "server-done", t: t(), server: serverKey(server.ip, server.port), report });
       }

@@ -92,6 +92,13 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   /** Random source for the catch-all local part (tests may fix it). */
   randomToken?: () => string;
+  /**
+   * Called before the probe of each address and port; the probe starts when the promise resolves
+   * and calls the returned function when it ends. A service uses it to cap the connections to
+   * one server across all its workers (the engine itself never opens more than
+   * `maxParallelSessions` to one server).
+   */
+  acquireServerSlot?: (ip: string, port: number) => Promise<() => void | Promise<void>>;
 }
 
 // ---------------------------------------------------------------------------------------------
