@@ -1,0 +1,38 @@
+import { POST as createCheckApi } from "@/app/api/v1/checks/route";
+
+/**
+ * POST /checks: the check form without JavaScript. It hands the form to the JSON API's own
+ * handler (same validation, limits and reuse rules), then answers 303: to the permalink on
+ * success, back to the form with the API's message otherwise.
+ */
+export async function POST(request: Request): Promise<Response> {
+  const form = await request.formData().catch(() => null);
+  const target = String(form?.get("target") ?? "").trim();
+  const ports = (form?.getAll("ports") ?? []).map((p) => Number(p)).filter((p) => Number.isInteger(p));
+  const fresh = form?.get("fresh") === "1";
+
+  const headers = new Headers(request.headers);
+  headers.set("content-type", "application/json");
+  headers.set("accept", "application/json");
+  headers.delete("content-length");
+  const apiRequest = new Request(new URL("/api/v1/checks", request.url), {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ target, ...(ports.length ? { ports } : {}), ...(fresh ? { fresh: true } : {}) }),
+  });
+  const res = await createCheckApi(apiRequest);
+  const body = (await res.json().catch(() => null)) as { url?: unknown; error?: { message?: unknown } } | null;
+
+  if (res.ok && typeof body?.url === "string" && body.url.startsWith("/") && !body.url.startsWith("//")) {
+    return redirectTo(new URL(body.url, request.url));
+  }
+  const message = typeof body?.error?.message === "string" ? body.error.message : "The check could not be started. Please try again.";
+  const back = new URL("/", request.url);
+  back.searchParams.set("error", message);
+  if (target) back.searchParams.set("target", target.slice(0, 255));
+  return redirectTo(back);
+}
+
+function redirectTo(url: URL): Response {
+  return new Response(null, { status: 303, headers: { location: url.pathname + url.search } });
+}

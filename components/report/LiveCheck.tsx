@@ -1,0 +1,117 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect, useReducer, useState } from "react";
+import type { CheckStreamEvent, CheckView } from "@/lib/checks/types";
+import { CaseMatrix } from "./CaseMatrix";
+import { plural, serverSlug } from "./format";
+import { ServerHeading } from "./ServerHeading";
+import { applyEvent, initialLiveState, STREAM_EVENT_TYPES } from "./live-state";
+
+const REFRESH_RETRY_MS = 1000;
+const REFRESH_RETRIES = 15;
+const POLL_MS = 3000;
+
+/**
+ * The running check: subscribes to the event stream and fills in each case as it completes.
+ * EventSource reconnects by itself and sends Last-Event-ID, so the service replays only what we
+ * missed. On `done` the server-rendered report replaces this view (router.refresh); the refresh
+ * is retried briefly in case the report is not yet readable when the event arrives.
+ */
+export function LiveCheck({ view }: { view: CheckView }) {
+  const router = useRouter();
+  const [state, dispatch] = useReducer(applyEvent, view, initialLiveState);
+  const [connection, setConnection] = useState<"connecting" | "open" | "retrying" | "polling">("connecting");
+
+  useEffect(() => {
+    const source = new EventSource(view.links.events);
+    let pollTimer: number | undefined;
+    const onEvent = (msg: MessageEvent<string>) => {
+      let data: CheckStreamEvent;
+      try {
+        data = JSON.parse(msg.data) as CheckStreamEvent;
+      } catch {
+        return;
+      }
+      dispatch(data);
+      if (data.type === "done" || data.type === "failed") source.close();
+    };
+    for (const type of STREAM_EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);
+    source.onopen = () => setConnection("open");
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        // The stream is gone for good (an HTTP error): fall back to reloading the page data.
+        setConnection("polling");
+        pollTimer = window.setInterval(() => router.refresh(), POLL_MS);
+      } else {
+        setConnection("retrying");
+      }
+    };
+    return () => {
+      source.close();
+      window.clearInterval(pollTimer);
+    };
+  }, [view.links.events, router]);
+
+  useEffect(() => {
+    if (!state.finished) return;
+    router.refresh();
+    let tries = 1;
+    const timer = window.setInterval(() => {
+      if (tries++ >= REFRESH_RETRIES) window.clearInterval(timer);
+      else router.refresh();
+    }, REFRESH_RETRY_MS);
+    return () => window.clearInterval(timer);
+  }, [state.finished, router]);
+
+  const done = state.servers.reduce((n, s) => n + s.cases.length, 0);
+  const serversDone = state.servers.filter((s) => s.report).length;
+  return (
+    <div className="space-y-6" data-live-status={state.status}>
+      <div className="card p-4" >
+        <p role="status" aria-live="polite" className="font-semibold">
+          {state.status === "queued"
+            ? `Waiting in the queue${state.queuePosition ? `: position ${state.queuePosition}` : ""}…`
+            : state.status === "failed"
+              ? `The check could not run: ${state.error ?? "unknown error"}`
+              : state.finished
+                ? "Finished — loading the full report…"
+                : state.servers.length
+                  ? `Testing ${plural(state.servers.length, "server")}: ${plural(done, "test")} done${serversDone ? `, ${serversDone} of ${state.servers.length} servers finished` : ""}…`
+                  : "Looking up the target's mail servers…"}
+        </p>
+        {connection === "retrying" ? <p className="text-sm text-muted">Live connection interrupted; reconnecting…</p> : null}
+        {connection === "polling" ? <p className="text-sm text-muted">Live updates are unavailable; this page reloads its data every few seconds.</p> : null}
+        {state.finished && state.status === "done" ? (
+          <p className="text-sm text-muted">
+            If the report does not appear, <a href={view.url}>reload the page</a>.
+          </p>
+        ) : null}
+        <noscript>
+          <p className="text-sm">This page updates live with JavaScript. Without it, reload the page to see progress.</p>
+        </noscript>
+      </div>
+      {state.servers.map((s) => {
+        const slug = serverSlug(s.ip, s.port);
+        return (
+          <section key={s.key} aria-labelledby={`${slug}-h`} className="card space-y-4 p-4 sm:p-6">
+            {s.report ? (
+              <ServerHeading server={s.report} headingId={`${slug}-h`} />
+            ) : (
+              <header className="space-y-1">
+                <h2 id={`${slug}-h`} className="text-xl font-bold break-words">
+                  {s.host} <span className="font-mono text-base font-normal text-muted">{s.key}</span>
+                </h2>
+                <p className="text-sm text-muted">
+                  {s.cases.length ? `${plural(s.cases.length, "test")} done` : "Connecting"}
+                  {s.activity ? ` · last: ${s.activity}` : ""}
+                </p>
+              </header>
+            )}
+            {s.cases.length ? <CaseMatrix cases={s.cases} caption={`Relay tests on ${s.host} so far`} /> : null}
+          </section>
+        );
+      })}
+    </div>
+  );
+}

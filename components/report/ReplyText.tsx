@@ -1,0 +1,12 @@
+import type { SmtpReply } from "@/lib/probe/types";
+import { visible } from "./visible";
+
+/** An SMTP reply as text: code, enhanced code, then the server's words (made visible). */
+export function ReplyText({ reply }: { reply: Pick<SmtpReply, "code" | "enhanced" | "text"> }) {
+  return (
+    <span className="font-mono text-[0.8125rem] whitespace-pre-wrap wrap-anywhere">
+      <strong>{reply.code}</strong>
+      {reply.enhanced ? ` ${reply.enhanced}` : ""} {visible(reply.text)}
+    </span>
+  );
+}

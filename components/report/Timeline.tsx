@@ -1,0 +1,82 @@
+import type { ServerReport } from "@/lib/probe/types";
+import { formatMs } from "./format";
+import { CONNECTION_STATUS, type Tone } from "./labels";
+import { buildTimeline, type SegmentKind } from "./timeline-model";
+
+const BAR: Record<Tone, string> = {
+  danger: "bg-danger-line border-danger",
+  ok: "bg-ok-line border-ok",
+  warn: "bg-warn-line border-warn",
+  info: "bg-info-line border-info",
+  neutral: "bg-neutral-line border-neutral",
+};
+
+const KIND_SHAPE: Record<SegmentKind, string> = {
+  connect: "top-2 h-2",
+  greeting: "top-2 h-2",
+  ehlo: "top-1.5 h-3",
+  tls: "top-1.5 h-3",
+  case: "top-1 h-4",
+};
+
+const pct = (v: number, total: number) => `${Math.min(100, Math.max(0, (v / total) * 100)).toFixed(3)}%`;
+
+/**
+ * The conversation on a time axis: one row per SMTP session, a bar per step. A slow greeting,
+ * a tarpit between cases or a reconnect after a drop is visible at a glance. Each bar's words
+ * are in the list for screen readers and in its tooltip.
+ */
+export function Timeline({ server }: { server: ServerReport }) {
+  const model = buildTimeline(server);
+  if (!model.rows.length) return <p className="text-sm text-muted">No session was opened.</p>;
+  const total = model.totalMs;
+  return (
+    <figure className="m-0">
+      <div className="space-y-2">
+        {model.rows.map(({ session, segments }) => (
+          <div key={session.id} className="grid grid-cols-[6.5rem_1fr] items-center gap-2">
+            <div className="text-xs text-muted">
+              <span className="font-semibold text-ink">Session {session.id}</span>
+              <span className="block">{session.tls ? "TLS · " : ""}{session.status === "ok" ? formatMs(session.endedMs - session.startedMs) : session.status}</span>
+            </div>
+            <div className="relative h-6 rounded bg-sunken">
+              <span
+                aria-hidden="true"
+                className="absolute top-0 bottom-0 rounded border border-dashed border-line"
+                style={{ left: pct(session.startedMs, total), width: pct(Math.max(session.endedMs - session.startedMs, 0), total) }}
+              />
+              <ol className="m-0 list-none p-0" aria-label={`Session ${session.id}: ${CONNECTION_STATUS[session.status]}`}>
+                {segments.map((s, i) => (
+                  <li
+                    key={i}
+                    title={`${s.label} — ${formatMs(s.end - s.start)} (at ${formatMs(s.start)})`}
+                    className={`absolute rounded-sm border ${KIND_SHAPE[s.kind]} ${BAR[s.tone]}`}
+                    style={{ left: pct(s.start, total), width: `max(3px, ${pct(s.end - s.start, total)})` }}
+                  >
+                    <span className="sr-only">{`${s.label}: ${formatMs(s.end - s.start)}, starting at ${formatMs(s.start)}`}</span>
+                  </li>
+                ))}
+              </ol>
+            </div>
+          </div>
+        ))}
+        <div className="grid grid-cols-[6.5rem_1fr] gap-2 text-xs text-muted" aria-hidden="true">
+          <span />
+          <span className="flex justify-between">
+            <span>0</span>
+            <span>{formatMs(total / 2)}</span>
+            <span>{formatMs(total)}</span>
+          </span>
+        </div>
+      </div>
+      <figcaption className="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-xs text-muted">
+        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-neutral bg-neutral-line" />connect, EHLO</span>
+        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-info bg-info-line" />greeting, baseline test</span>
+        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-ok bg-ok-line" />TLS, rejected case</span>
+        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-danger bg-danger-line" />relayed case</span>
+        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-warn bg-warn-line" />temporary failure, catch-all</span>
+        <span>Hover a bar for its step and duration.</span>
+      </figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,63 @@
+import type { CheckView } from "@/lib/checks/types";
+import { CopyButton } from "@/components/ui/CopyButton";
+import { formatMs, formatUtc } from "./format";
+import { TONE_CLASSES, VERDICT } from "./labels";
+
+function targetLabel(view: CheckView): string {
+  const t = view.target;
+  return t.unicode && t.unicode !== t.name ? `${t.unicode} (${t.name})` : t.name;
+}
+
+const HEADLINE = {
+  "open-relay": (t: string) => `${t} is an open relay`,
+  "not-open-relay": (t: string) => `${t} is not an open relay`,
+  inconclusive: (t: string) => `${t}: inconclusive`,
+  unreachable: (t: string) => `${t} could not be reached`,
+} as const;
+
+/** The answer first: verdict, its one-sentence reason, the target, when, and the permalink. */
+export function VerdictBanner({ view }: { view: CheckView }) {
+  const target = targetLabel(view);
+  const done = view.status === "done" && view.verdict;
+  const v = done ? VERDICT[view.verdict!] : null;
+  const tone = v ? TONE_CLASSES[v.tone] : view.status === "failed" ? TONE_CLASSES.neutral : TONE_CLASSES.info;
+  return (
+    <section aria-labelledby="verdict-heading" className={`rounded-lg border-2 p-4 sm:p-6 ${tone}`}>
+      <p className="text-sm font-semibold uppercase tracking-wide">
+        {v ? (
+          <>
+            <span aria-hidden="true" className="mr-1">{v.icon}</span>Verdict: {v.label}
+          </>
+        ) : view.status === "failed" ? (
+          "Check failed"
+        ) : view.status === "queued" ? (
+          "Queued"
+        ) : (
+          "Checking…"
+        )}
+      </p>
+      <h1 id="verdict-heading" className="mt-1 text-2xl font-bold break-words sm:text-3xl">
+        {done ? HEADLINE[view.verdict!](target) : view.status === "failed" ? `The check of ${target} could not run` : `Checking ${target}`}
+      </h1>
+      <p className="mt-2 text-base text-ink">
+        {done
+          ? view.reason
+          : view.status === "failed"
+            ? `${view.error?.message ?? "Something went wrong on our side."} This says nothing about the server; try again.`
+            : "The results appear below as each test completes. This usually takes under a minute."}
+      </p>
+      <div className="mt-3 flex flex-wrap items-center gap-x-4 gap-y-2 text-sm text-ink">
+        <span>
+          Target <strong className="font-mono wrap-anywhere">{view.target.name}</strong>
+          {view.target.input !== view.target.name ? <span className="text-muted"> (you typed “{view.target.input}”)</span> : null}
+        </span>
+        <span>
+          {view.finishedAt ? "Ran " : "Requested "}
+          <time dateTime={view.finishedAt ?? view.createdAt}>{formatUtc(view.finishedAt ?? view.createdAt)}</time>
+          {view.durationMs != null ? ` · took ${formatMs(view.durationMs)}` : ""}
+        </span>
+        <CopyButton href={view.url} label="Copy permalink" />
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,78 @@
+import type { CaseResult, ConnectionStatus, Verdict } from "@/lib/probe/types";
+import type { CheckStatus } from "@/lib/checks/types";
+
+/** Tone of a badge or banner: maps to the semantic colour tokens in globals.css. */
+export type Tone = "danger" | "ok" | "warn" | "info" | "neutral";
+
+export const TONE_CLASSES: Record<Tone, string> = {
+  danger: "bg-danger-bg text-danger border-danger-line",
+  ok: "bg-ok-bg text-ok border-ok-line",
+  warn: "bg-warn-bg text-warn border-warn-line",
+  info: "bg-info-bg text-info border-info-line",
+  neutral: "bg-neutral-bg text-neutral border-neutral-line",
+};
+
+export const VERDICT: Record<Verdict, { label: string; tone: Tone; icon: string }> = {
+  "open-relay": { label: "Open relay", tone: "danger", icon: "✕" },
+  "not-open-relay": { label: "Not an open relay", tone: "ok", icon: "✓" },
+  inconclusive: { label: "Inconclusive", tone: "warn", icon: "?" },
+  unreachable: { label: "Unreachable", tone: "neutral", icon: "–" },
+};
+
+export const STATUS: Record<CheckStatus, string> = {
+  queued: "Waiting in the queue",
+  running: "Checking now",
+  done: "Finished",
+  failed: "The check could not run",
+};
+
+export const CONNECTION_STATUS: Record<ConnectionStatus, string> = {
+  ok: "talked SMTP and said goodbye",
+  refused: "connection refused",
+  "connect-timeout": "no answer to the connection attempt",
+  unreachable: "network unreachable",
+  reset: "connection reset by the server",
+  closed: "the server closed the connection",
+  timeout: "the server stopped answering",
+  "greeting-rejected": "the server refused us in its greeting",
+  "service-unavailable": "the server said it is unavailable (421)",
+  "tls-failed": "the TLS handshake failed",
+  "protocol-error": "the server broke the SMTP protocol",
+  "policy-refused": "not tested: address not allowed",
+  aborted: "the check was cancelled",
+};
+
+export interface OutcomeLabel {
+  label: string;
+  tone: Tone;
+  icon: string;
+}
+
+/**
+ * What one case's outcome means. The colour is never the only signal: each label has its own
+ * words and a symbol. An accept that is not evidence (catch-all, baseline) is not red.
+ */
+export function outcomeLabel(c: Pick<CaseResult, "outcome" | "evidence" | "group">): OutcomeLabel {
+  switch (c.outcome) {
+    case "accepted":
+      if (c.group === "baseline") return { label: "Accepted", tone: "info", icon: "•" };
+      if (!c.evidence) return { label: "Accepted — not evidence (catch-all)", tone: "warn", icon: "!" };
+      return { label: "Accepted — relays", tone: "danger", icon: "✕" };
+    case "rejected":
+      return c.group === "baseline"
+        ? { label: "Rejected", tone: "neutral", icon: "•" }
+        : { label: "Rejected", tone: "ok", icon: "✓" };
+    case "tempfail":
+      return { label: "Temporary failure", tone: "warn", icon: "…" };
+    case "error":
+      return { label: "Error", tone: "neutral", icon: "!" };
+    case "skipped":
+      return { label: "Skipped", tone: "neutral", icon: "–" };
+  }
+}
+
+export const GROUP_LABEL: Record<CaseResult["group"], string> = {
+  baseline: "baseline",
+  sender: "sender trick",
+  recipient: "recipient trick",
+};

@@ -1,0 +1,103 @@
+import type { CaseResult, ServerReport } from "@/lib/probe/types";
+import type { CheckStatus, CheckStreamEvent, CheckView } from "@/lib/checks/types";
+import { serverKey } from "./format";
+
+/** One server as seen live: known from `resolved`, filled by `case-result`, closed by `server-done`. */
+export interface LiveServer {
+  key: string;
+  host: string;
+  ip: string;
+  port: number;
+  sessions: number;
+  activity: string | null;
+  cases: CaseResult[];
+  report: ServerReport | null;
+}
+
+export interface LiveState {
+  status: CheckStatus;
+  queuePosition: number | null;
+  servers: LiveServer[];
+  finished: boolean;
+  error: string | null;
+}
+
+export function initialLiveState(view: CheckView): LiveState {
+  return {
+    status: view.status,
+    queuePosition: view.queuePosition,
+    servers: [
+      // Finished servers are in `servers`; those still running (with their cases so far) in `pending`.
+      ...view.servers.map((s) => ({
+        key: serverKey(s.ip, s.port),
+        host: s.host,
+        ip: s.ip,
+        port: s.port,
+        sessions: s.sessions.length,
+        activity: null,
+        cases: s.cases,
+        report: s,
+      })),
+      ...(view.pending ?? []).map((p) => ({ key: p.key, host: p.host, ip: p.ip, port: p.port, sessions: 0, activity: null, cases: p.cases, report: null })),
+    ],
+    finished: view.status === "done" || view.status === "failed",
+    error: view.error?.message ?? null,
+  };
+}
+
+function upsert(servers: LiveServer[], key: string, make: () => LiveServer, change: (s: LiveServer) => LiveServer): LiveServer[] {
+  const i = servers.findIndex((s) => s.key === key);
+  if (i < 0) return [...servers, change(make())];
+  const next = servers.slice();
+  next[i] = change(servers[i]!);
+  return next;
+}
+
+function fromKey(key: string): LiveServer {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(key);
+  const ip = m?.[1] ?? key;
+  return { key, host: ip, ip, port: Number(m?.[2] ?? 25), sessions: 0, activity: null, cases: [], report: null };
+}
+
+/**
+ * Folds one stream event into the live state. Replays are harmless: a case is keyed by its id,
+ * so an event seen twice (a reload, a reconnect) changes nothing.
+ */
+export function applyEvent(state: LiveState, e: CheckStreamEvent): LiveState {
+  switch (e.type) {
+    case "status":
+      return { ...state, status: e.status, queuePosition: e.status === "queued" ? state.queuePosition : null };
+    case "failed":
+      return { ...state, status: "failed", finished: true, error: e.error.message };
+    case "resolved": {
+      let servers = state.servers;
+      for (const s of e.servers) {
+        servers = upsert(servers, s.key, () => ({ ...fromKey(s.key), host: s.host, ip: s.ip, port: s.port }), (x) => ({ ...x, host: s.host }));
+      }
+      return { ...state, status: "running", queuePosition: null, servers };
+    }
+    case "connected":
+      return { ...state, servers: upsert(state.servers, e.server, () => fromKey(e.server), (x) => ({ ...x, sessions: Math.max(x.sessions, e.session), activity: `connected (session ${e.session}${e.tls ? ", TLS" : ""})` })) };
+    case "reply":
+      return {
+        ...state,
+        servers: upsert(state.servers, e.server, () => fromKey(e.server), (x) => ({ ...x, activity: `${e.reply.code} in reply to ${e.command ? e.command.split(/[\s:]/, 1)[0] : "connecting (greeting)"}` })),
+      };
+    case "case-result":
+      return {
+        ...state,
+        status: "running",
+        servers: upsert(state.servers, e.server, () => fromKey(e.server), (x) => {
+          const i = x.cases.findIndex((c) => c.id === e.result.id);
+          const cases = i < 0 ? [...x.cases, e.result] : x.cases.map((c, k) => (k === i ? e.result : c));
+          return { ...x, cases };
+        }),
+      };
+    case "server-done":
+      return { ...state, servers: upsert(state.servers, e.server, () => fromKey(e.server), (x) => ({ ...x, report: e.report, cases: e.report.cases, activity: null })) };
+    case "done":
+      return { ...state, status: "done", finished: true };
+  }
+}
+
+export const STREAM_EVENT_TYPES: CheckStreamEvent["type"][] = ["status", "resolved", "connected", "reply", "case-result", "server-done", "done", "failed"];
