@@ -289,3 +289,19 @@ describe("output form", () => {
     expect(JSON.parse(JSON.stringify(adviseServer(server)))).toEqual(adviseServer(server));
   });
 });
+
+describe("open relay: one fix per family, not repeated", () => {
+  it("after plain relaying, the trick items point to the main fix instead of repeating it", () => {
+    const advice = adviseServer(scenario("postfix", { accept: ["plain-third-party", "percent-hack-server-name", "bang-path-server-name"] }));
+    expect(item(advice.items, "open-relay").fix).toBeDefined();
+    expect(item(advice.items, "relay-trick-percent-hack").fix).toBeUndefined();
+    expect(item(advice.items, "relay-trick-bang-path").fix).toBeUndefined();
+  });
+
+  it("without plain relaying, the first trick of a family carries the fix and the next ones refer to it", () => {
+    const advice = adviseServer(scenario("postfix", { accept: ["percent-hack-server-name", "bang-path-server-name"] }));
+    const tricks = advice.items.filter((i) => i.id.startsWith("relay-trick-"));
+    expect(tricks.filter((i) => i.fix)).toHaveLength(1);
+    expect(tricks.find((i) => !i.fix)!.detail).toMatch(/The fix is the same as for "Relays with the/);
+  });
+});

@@ -115,23 +115,32 @@ function openRelayItems(ctx: Context): AdviceItem[] {
     fix: fixFor(CLOSE_RELAY, ctx.software?.name ?? null),
   });
 
+  // One fix per family of tricks: the first item of a family carries it, the others point to it.
+  // After an open relay the main fix above closes them all.
+  const fixedIn = new Map<boolean, string>();
   for (const kind of [...ROUTING_KINDS, ...SENDER_KINDS]) {
     const cases = byKind.get(kind);
     if (!cases) continue;
     const text = KIND_TEXT[kind];
     const sender = SENDER_KINDS.includes(kind);
+    const title = `Relays with the ${text.title} trick`;
+    const earlier = fixedIn.get(sender);
+    if (!plainAccepted && !earlier) fixedIn.set(sender, title);
     items.push({
       id: sender ? `relay-${kind}` : `relay-trick-${kind}`,
       severity: plainAccepted ? "warning" : "critical",
-      title: `Relays with the ${text.title} trick`,
+      title,
       detail: [
         `The server accepted ${text.explain}.`,
         plainAccepted
           ? "This follows from the open relay above: closing it should close this too, but check once more afterwards."
           : "The server refuses plain relaying but falls for this form, so spammers who try it can still send through it.",
         `Cases: ${listCases(cases)}.`,
-      ].join(" "),
-      fix: fixFor(sender ? STOP_SENDER_TRUST : CLOSE_ADDRESS_TRICKS, ctx.software?.name ?? null),
+        !plainAccepted && earlier ? `The fix is the same as for "${earlier}".` : "",
+      ]
+        .filter(Boolean)
+        .join(" "),
+      ...(plainAccepted || earlier ? {} : { fix: fixFor(sender ? STOP_SENDER_TRUST : CLOSE_ADDRESS_TRICKS, ctx.software?.name ?? null) }),
     });
   }
   return items;
