@@ -1,10 +1,15 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+const nodeGlobals = Object.fromEntries(
+  ["process", "console", "Buffer", "setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "URL", "performance"].map((name) => [name, "readonly"]),
+);
+
 export default tseslint.config(
   { ignores: ["node_modules/", ".next/", ".data/", "lib/generated/", "next-env.d.ts", "test-results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ["**/*.mjs", "**/*.js"], languageOptions: { globals: nodeGlobals } },
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],

@@ -3,7 +3,7 @@
  * renders, and what the SSE stream carries. The report part is the probe engine's `CheckReport`
  * (the same schema as the CLI's `--json`), filled in as the check runs.
  */
-import type { CheckReport, ProbeEvent, ResolutionInfo, ServerReport, Verdict, NormalizedTarget } from "@/lib/probe/types";
+import type { CaseResult, CheckReport, ProbeEvent, ResolutionInfo, ServerReport, Verdict, NormalizedTarget } from "@/lib/probe/types";
 
 export type CheckStatus = "queued" | "running" | "done" | "failed";
 
@@ -43,6 +43,20 @@ export interface CheckView {
   durationMs: number | null;
   resolution: ResolutionInfo | null;
   servers: ServerReport[];
+  /**
+   * While the check runs: servers resolved but not finished yet, with the cases decided so far
+   * (finished servers are in `servers`). Empty once the check is done.
+   */
+  pending?: PendingServer[];
+}
+
+/** A server whose probe is still running, as far as it is known. */
+export interface PendingServer {
+  key: string;
+  host: string;
+  ip: string;
+  port: number;
+  cases: CaseResult[];
 }
 
 /** Events on `GET /api/v1/checks/<id>/events`: the engine's events plus the service's own. */

@@ -1,0 +1,40 @@
+/**
+ * The API's answers: JSON bodies, and errors as `{ error: { code, message } }` with the status
+ * from one table. Anything that is not an AppError is logged and answered with a plain 500 that
+ * says nothing about the inside.
+ */
+import { AppError, type AppErrorCode } from "@/lib/errors";
+import { logger } from "@/lib/logger";
+
+const STATUS: Record<AppErrorCode, number> = {
+  bad_request: 400,
+  invalid_target: 400,
+  target_refused: 400,
+  not_found: 404,
+  payload_too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+const NO_STORE = { "Cache-Control": "no-store" };
+
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return Response.json(body, { status, headers: { ...NO_STORE, ...headers } });
+}
+
+export function errorResponse(e: unknown, route: string): Response {
+  if (e instanceof AppError) {
+    return json({ error: { code: e.code, message: e.message } }, STATUS[e.code], e.headers);
+  }
+  logger.error({ err: e, route }, "unhandled error");
+  return json({ error: { code: "internal", message: "Internal server error." } }, 500);
+}
+
+/** Runs a handler and turns whatever it throws into an error response. */
+export async function answer(route: string, handler: () => Promise<Response>): Promise<Response> {
+  try {
+    return await handler();
+  } catch (e) {
+    return errorResponse(e, route);
+  }
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { EnvError, parseEnv } from "./env";
+
+const base = { DATABASE_URL: "postgresql://u@h/db", IP_HASH_SECRET: "x".repeat(32) };
+
+describe("parseEnv", () => {
+  it("applies defaults and treats empty variables as unset", () => {
+    const env = parseEnv({ ...base, RELAYCHECK_EHLO_NAME: "", TRUST_PROXY: "", RELAYCHECK_ALLOW_TARGETS: "" });
+    expect(env).toMatchObject({ REDIS_URL: "redis://127.0.0.1:6379", PORT: 3000, TRUST_PROXY: 0, RELAYCHECK_ALLOW_TARGETS: [], WORKER_CONCURRENCY: 4 });
+    expect(env.RELAYCHECK_EHLO_NAME).toBeUndefined();
+  });
+
+  it("parses lists, numbers and TRUST_PROXY", () => {
+    const env = parseEnv({ ...base, RELAYCHECK_EXTRA_PORTS: "2525, 10025", RELAYCHECK_DNS_SERVERS: "127.0.0.1:5353 [::1]:53", TRUST_PROXY: "true", RELAYCHECK_ALLOW_TARGETS: "127.0.0.0/8" });
+    expect(env.RELAYCHECK_EXTRA_PORTS).toEqual([2525, 10025]);
+    expect(env.RELAYCHECK_DNS_SERVERS).toEqual(["127.0.0.1:5353", "[::1]:53"]);
+    expect(env.TRUST_PROXY).toBe(1);
+    expect(env.RELAYCHECK_ALLOW_TARGETS).toEqual(["127.0.0.0/8"]);
+    expect(parseEnv({ ...base, TRUST_PROXY: "2" }).TRUST_PROXY).toBe(2);
+  });
+
+  it.each([
+    [{ DATABASE_URL: undefined }, "DATABASE_URL"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    [{ IP_HASH_SECRET: "short" }, "IP_HASH_SECRET"],
+    [{ PORT: "http" }, "PORT"],
+    [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY"],
+    [{ RELAYCHECK_EXTRA_PORTS: "25,99999" }, "RELAYCHECK_EXTRA_PORTS"],
+    [{ RELAYCHECK_ALLOW_TARGETS: "not-a-cidr" }, "RELAYCHECK_ALLOW_TARGETS"],
+    [{ RELAYCHECK_EHLO_NAME: "bad name\r\n" }, "RELAYCHECK_EHLO_NAME"],
+  ])("fails naming the bad variable (%o)", (override, name) => {
+    expect(() => parseEnv({ ...base, ...override })).toThrow(EnvError);
+    expect(() => parseEnv({ ...base, ...override })).toThrow(new RegExp(name));
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * The service's configuration: `process.env` parsed once with zod, in the web server (at start,
+ * from instrumentation.ts) and in the worker (worker/main.ts). A bad value stops the process with
+ * the name of the variable. Every variable is documented here and in the README.
+ *
+ * Code that tests use takes its settings as arguments (see lib/checks/services.ts); only the
+ * wiring calls `getEnv()`.
+ */
+import { z } from "zod";
+import { parseAllowList } from "@/lib/security/target-policy";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** "a, b ,c" → ["a", "b", "c"] */
+const list = z
+  .string()
+  .transform((v) => v.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean));
+
+const portList = list.pipe(z.array(z.string().regex(/^\d{1,5}$/, "expected port numbers").transform(Number).pipe(z.number().int().min(1).max(65535))));
+
+/** "ip" or "ip:port" or "[v6]:port": what the engine's resolver accepts. */
+const dnsServerList = list.pipe(
+  z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, "expected ip, ip:port or [ipv6]:port")),
+);
+
+const hostName = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/, "expected a host name");
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** PostgreSQL connection string (required; `npm start` sets it when it starts an embedded one). */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL"),
+  /** Redis connection string. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").default("redis://127.0.0.1:6379"),
+  /** Prefix of every Redis key of this deployment (BullMQ queue, live streams, rate limits). */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default("relaycheck"),
+  /** BullMQ queue name of the checks. */
+  QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default("checks"),
+  /** Web server address (read by Next's server; listed here so a bad value fails early). */
+  HOST: z.string().default("127.0.0.1"),
+  PORT: int(1, 65535).default(3000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  /** CIDR list of otherwise refused addresses that may be probed (intranets, tests): the only way in. */
+  RELAYCHECK_ALLOW_TARGETS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseAllowList(v);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: e instanceof Error ? e.message : "invalid CIDR list" });
+        return z.NEVER;
+      }
+    }),
+  /** Ports besides 25, 465 and 587 that may be probed. */
+  RELAYCHECK_EXTRA_PORTS: portList.default([]),
+  /** Accept reserved names (.test, .example, .invalid, localhost…) as targets (tests with a local DNS). */
+  RELAYCHECK_ALLOW_RESERVED_NAMES: bool.default(false),
+  /** DNS servers of the engine ("ip" or "ip:port"); empty means the system's. Tests set a local one. */
+  RELAYCHECK_DNS_SERVERS: dnsServerList.default([]),
+  /** Name sent in EHLO/HELO, and the domains of the probe's addresses. */
+  RELAYCHECK_EHLO_NAME: hostName.optional(),
+  RELAYCHECK_SENDER_DOMAIN: hostName.optional(),
+  RELAYCHECK_RECIPIENT_DOMAIN: hostName.optional(),
+
+  /** Checks one worker process runs at once. */
+  WORKER_CONCURRENCY: int(1, 256).default(4),
+  /** A check of the same target and ports newer than this is returned instead of a new one. */
+  CHECK_REUSE_WINDOW_SECONDS: int(0, 86_400).default(300),
+  /** `fresh: true` is honoured only when the latest check of the target is older than this. */
+  CHECK_FRESH_COOLDOWN_SECONDS: int(0, 86_400).default(60),
+  /** New checks per client IP per window. */
+  RATE_LIMIT_CLIENT_POINTS: int(1, 1_000_000).default(10),
+  RATE_LIMIT_CLIENT_WINDOW_SECONDS: int(1, 86_400).default(600),
+  /** New probes of one target per window (reused reports do not count). */
+  RATE_LIMIT_TARGET_POINTS: int(1, 1_000_000).default(5),
+  RATE_LIMIT_TARGET_WINDOW_SECONDS: int(1, 86_400).default(3600),
+  /** API reads (GET) per client IP per minute. */
+  RATE_LIMIT_READS_PER_MINUTE: int(1, 1_000_000).default(600),
+  /**
+   * Whether to believe X-Forwarded-For: "false" (default: the peer address is the client),
+   * "true" (one proxy in front), or the number of trusted proxies in front of the service.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default("false")
+    .transform((v, ctx) => {
+      if (v === "false" || v === "0" || v === "") return 0;
+      if (v === "true") return 1;
+      const n = Number(v);
+      if (Number.isInteger(n) && n > 0 && n < 32) return n;
+      ctx.addIssue({ code: "custom", message: 'expected "false", "true" or a number of proxies' });
+      return z.NEVER;
+    }),
+  /** Key of the HMAC under which client IPs are stored (at least 32 characters). */
+  IP_HASH_SECRET: z.string().min(32, "must be at least 32 characters"),
+  /** Transcripts and events of checks older than this are deleted; 0 keeps them. */
+  RETENTION_DAYS: int(0, 3650).default(30),
+
+  /** Probe time limits (ms); unset means the engine's defaults. */
+  PROBE_CONNECT_TIMEOUT_MS: int(100, 120_000).optional(),
+  PROBE_GREETING_TIMEOUT_MS: int(100, 300_000).optional(),
+  PROBE_COMMAND_TIMEOUT_MS: int(100, 300_000).optional(),
+  PROBE_SERVER_TOTAL_MS: int(1000, 900_000).optional(),
+  /** Longest a whole check may run before the worker aborts it. */
+  CHECK_TIMEOUT_MS: int(1000, 3_600_000).default(300_000),
+
+  /** Seconds between SSE keep-alive comments. */
+  SSE_KEEPALIVE_SECONDS: int(1, 300).default(15),
+  /** Live stream of a check: kept this long after the check ends, and capped at this many entries. */
+  STREAM_TTL_SECONDS: int(10, 604_800).default(3600),
+  STREAM_MAXLEN: int(100, 1_000_000).default(10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+/** Parses an environment; throws an EnvError naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  // An empty variable (`FOO=`, as docker compose passes unset ones) means "not set".
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ""));
+  const result = envSchema.safeParse(present);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+  throw new EnvError(`Invalid environment:\n${lines.join("\n")}`);
+}
+
+let cached: Env | undefined;
+
+/** The process's environment, parsed on first use and then kept. */
+export function getEnv(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+/** For process entry points: parse the environment now, or print what is wrong and exit. */
+export function getEnvOrExit(): Env {
+  try {
+    return getEnv();
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Errors the service means to show: each has a code from one closed set, a message written for
+ * people, and optionally headers (Retry-After…). The HTTP status of each code is in one table
+ * (app/api/_lib/respond.ts). Anything that is not an AppError is an internal error: logged,
+ * answered with a plain 500, never echoed.
+ */
+export type AppErrorCode =
+  | "bad_request" // malformed request: JSON, fields, query
+  | "invalid_target" // the target is not a host name or IP we accept
+  | "target_refused" // the target policy refuses the address or port
+  | "not_found"
+  | "payload_too_large"
+  | "rate_limited"
+  | "unavailable"; // a dependency (database, Redis) is down
+
+export class AppError extends Error {
+  override name = "AppError";
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}

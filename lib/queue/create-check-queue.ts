@@ -1,0 +1,35 @@
+/**
+ * The BullMQ queue of checks. The job id is the check id, so a check is enqueued at most once.
+ * A check that fails for infrastructure reasons (database, Redis) is retried once; a failing
+ * target is a result, not a failure.
+ */
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { runCheckJob, type RunCheckPayload } from "./jobs";
+
+export interface QueueNames {
+  /** BullMQ key prefix (REDIS_PREFIX). */
+  prefix: string;
+  /** Queue name (QUEUE_NAME). */
+  name: string;
+}
+
+export type CheckQueue = Queue;
+
+export function createCheckQueue(connection: Redis, names: QueueNames): CheckQueue {
+  return new Queue(names.name, {
+    connection,
+    prefix: names.prefix,
+    defaultJobOptions: {
+      attempts: 2,
+      backoff: { type: "exponential", delay: 2000 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+    },
+  });
+}
+
+export async function enqueueCheck(queue: CheckQueue, payload: RunCheckPayload): Promise<void> {
+  const data = runCheckJob.payload.parse(payload);
+  await queue.add(runCheckJob.name, data, { jobId: data.checkId });
+}

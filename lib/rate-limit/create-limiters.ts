@@ -1,0 +1,75 @@
+/**
+ * Abuse limits backed by Redis (rate-limiter-flexible), shared by every web process:
+ * - per client (keyed by the HMAC of its IP, never the IP itself): new checks per window;
+ * - per target: new probes of one host per window (a reused report costs nothing);
+ * - per client: API reads per minute.
+ */
+import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { Redis } from "ioredis";
+import { AppError } from "@/lib/errors";
+
+export interface RateLimitSettings {
+  /** Redis key prefix, e.g. "relaycheck:rl". */
+  keyPrefix: string;
+  clientPoints: number;
+  clientWindowSeconds: number;
+  targetPoints: number;
+  targetWindowSeconds: number;
+  readsPerMinute: number;
+}
+
+export interface Limiter {
+  /** Takes one point for `key`; returns the RateLimit-* headers, or throws AppError "rate_limited". */
+  consume(key: string): Promise<Record<string, string>>;
+}
+
+export interface Limiters {
+  clientChecks: Limiter;
+  targetChecks: Limiter;
+  clientReads: Limiter;
+}
+
+export function createLimiters(redis: Redis, settings: RateLimitSettings): Limiters {
+  const make = (name: string, points: number, duration: number, what: string): Limiter =>
+    wrap(new RateLimiterRedis({ storeClient: redis, keyPrefix: `${settings.keyPrefix}:${name}`, points, duration }), points, what);
+  return {
+    clientChecks: make("client", settings.clientPoints, settings.clientWindowSeconds, "checks from your address"),
+    targetChecks: make("target", settings.targetPoints, settings.targetWindowSeconds, "new checks of this target"),
+    clientReads: make("reads", settings.readsPerMinute, 60, "requests from your address"),
+  };
+}
+
+/** IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), in seconds. */
+function headersOf(res: RateLimiterRes, limit: number): Record<string, string> {
+  return {
+    "RateLimit-Limit": String(limit),
+    "RateLimit-Remaining": String(Math.max(0, res.remainingPoints)),
+    "RateLimit-Reset": String(Math.ceil(res.msBeforeNext / 1000)),
+  };
+}
+
+function wrap(limiter: RateLimiterRedis, limit: number, what: string): Limiter {
+  return {
+    async consume(key) {
+      try {
+        return headersOf(await limiter.consume(key), limit);
+      } catch (e) {
+        if (!(e instanceof RateLimiterRes)) {
+          throw new AppError("unavailable", "The service is temporarily unavailable. Please try again shortly.");
+        }
+        const retryAfter = String(Math.max(1, Math.ceil(e.msBeforeNext / 1000)));
+        throw new AppError("rate_limited", `Too many ${what}. Try again in ${retryAfter} s.`, {
+          ...headersOf(e, limit),
+          "Retry-After": retryAfter,
+        });
+      }
+    },
+  };
+}
+
+/** Of two sets of RateLimit-* headers, the one closer to its limit (what the client should heed). */
+export function tighterLimit(a: Record<string, string>, b: Record<string, string>): Record<string, string> {
+  if (!a["RateLimit-Remaining"]) return b;
+  if (!b["RateLimit-Remaining"]) return a;
+  return Number(b["RateLimit-Remaining"]) < Number(a["RateLimit-Remaining"]) ? b : a;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * The web server: Next.js's request handler behind a plain node:http server of ours, for one
+ * reason: Next gives route handlers no socket address, and keeps a client's own
+ * X-Forwarded-For. This server replaces two headers on every request before Next sees it:
+ *   x-relaycheck-peer           the socket's peer address (always);
+ *   x-relaycheck-forwarded-for  the X-Forwarded-For it received (absent if none);
+ * lib/security/client-ip.ts then trusts X-Forwarded-For only as far as TRUST_PROXY says.
+ *
+ * Usage: node scripts/serve-web.mjs [dir]   (dir: the app, or a standalone build folder;
+ * default: the working directory). HOST and PORT choose the address (default 127.0.0.1:3000).
+ */
+import http from "node:http";
+import path from "node:path";
+import fs from "node:fs";
+
+const dir = path.resolve(process.argv[2] ?? process.cwd());
+const hostname = process.env.HOST || process.env.HOSTNAME || "127.0.0.1";
+const port = Number(process.env.PORT || 3000);
+
+process.env.NODE_ENV = "production";
+process.chdir(dir);
+
+// A standalone build carries its config serialized; the app's own .next has it too.
+const serverFiles = path.join(dir, ".next", "required-server-files.json");
+const conf = fs.existsSync(serverFiles) ? JSON.parse(fs.readFileSync(serverFiles, "utf8")).config : undefined;
+if (conf) process.env.__NEXT_PRIVATE_STANDALONE_CONFIG = JSON.stringify(conf);
+
+const { default: next } = await import(path.join(dir, "node_modules", "next", "dist", "server", "next.js")).catch(() => import("next"));
+const app = next({ dev: false, dir, hostname, port, conf, customServer: true });
+await app.prepare();
+const handle = app.getRequestHandler();
+
+const server = http.createServer((req, res) => {
+  const forwarded = req.headers["x-forwarded-for"];
+  delete req.headers["x-relaycheck-peer"];
+  delete req.headers["x-relaycheck-forwarded-for"];
+  req.headers["x-relaycheck-peer"] = req.socket.remoteAddress ?? "";
+  if (forwarded) req.headers["x-relaycheck-forwarded-for"] = Array.isArray(forwarded) ? forwarded.join(", ") : forwarded;
+  handle(req, res).catch((err) => {
+    console.error(err);
+    if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+    res.end('{"error":{"code":"internal","message":"Internal server error."}}');
+  });
+});
+// SSE responses stay open for minutes: no request timeout, but a bounded header wait.
+server.requestTimeout = 0;
+server.headersTimeout = 30_000;
+server.keepAliveTimeout = 65_000;
+
+server.listen(port, hostname, () => {
+  const address = server.address();
+  const shown = typeof address === "object" && address ? `${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}` : `${hostname}:${port}`;
+  console.log(`relaycheck web listening on http://${shown}`);
+});
+
+let stopping = false;
+function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`relaycheck web stopping (${signal})`);
+  server.close(() => process.exit(0));
+  server.closeIdleConnections?.();
+  // Live event streams never end on their own: give them a moment, then go.
+  setTimeout(() => {
+    server.closeAllConnections?.();
+    process.exit(0);
+  }, 3000).unref();
+}
+process.on("SIGTERM", () => stop("SIGTERM"));
+process.on("SIGINT", () => stop("SIGINT"));

@@ -1,0 +1,74 @@
+/**
+ * `npm test`: every test of the repository (vitest), after preparing what they need the same way
+ * `npm start` does: PostgreSQL and Redis found or started, a dedicated test database
+ * (`relaycheck_test`, recreated and migrated: service tests copy it per instance), the Prisma
+ * client generated and the web app built once. Arguments go to vitest (`npm test -- tests/service`).
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import pg from "pg";
+import { ensureDatabase, prepareServices, ROOT, say } from "./prepare-services";
+import { generatePrismaClient, migrateDeploy } from "./run-prisma";
+import { buildWebIfNeeded } from "./build-web";
+
+const TEST_DATABASE = "relaycheck_test";
+
+async function main(): Promise<number> {
+  process.env.NEXT_TELEMETRY_DISABLED = "1";
+  process.env.CHECKPOINT_DISABLE = "1";
+  const services = await prepareServices();
+  try {
+    const testUrl = new URL(services.databaseUrl);
+    testUrl.pathname = `/${TEST_DATABASE}`;
+    await dropLeftoverCopies(testUrl.toString());
+    say(`recreating the test database ${TEST_DATABASE}`);
+    await ensureDatabase(testUrl.toString(), { recreate: true });
+    migrateDeploy(testUrl.toString());
+    generatePrismaClient();
+    buildWebIfNeeded();
+
+    say("running the tests (vitest)");
+    return await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", ...process.argv.slice(2)], {
+        cwd: ROOT,
+        stdio: "inherit",
+        env: {
+          ...process.env,
+          RELAYCHECK_TEST_DATABASE_URL: testUrl.toString(),
+          RELAYCHECK_TEST_REDIS_URL: services.redisUrl,
+        },
+      });
+      const forward = (signal: NodeJS.Signals) => child.kill(signal);
+      process.on("SIGINT", forward);
+      process.on("SIGTERM", forward);
+      child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    });
+  } finally {
+    await services.stop();
+  }
+}
+
+/** Databases of service-test instances that a crashed run left behind (none in use). */
+async function dropLeftoverCopies(testUrl: string): Promise<void> {
+  const admin = new URL(testUrl);
+  admin.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const rows = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database d WHERE datname LIKE 'relaycheck\\_t\\_%'
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
+    );
+    for (const { datname } of rows.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);

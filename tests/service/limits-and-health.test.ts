@@ -1,0 +1,109 @@
+/**
+ * Abuse limits and health, each on an instance configured for it:
+ * - rate limits per client and per target (429 + Retry-After + RateLimit-*), with
+ *   X-Forwarded-For ignored when TRUST_PROXY is off;
+ * - /api/health answering 503 when PostgreSQL or Redis cannot be reached.
+ */
+import net from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { startService, type RunningService } from "@/tests/support/service";
+import { startClosed } from "@/tests/fakes/presets";
+import type { FakeServer } from "@/tests/fakes/types";
+import { readEvents } from "./read-events";
+import { loadOpenApi } from "./openapi-validator";
+
+const running: RunningService[] = [];
+const fakes: FakeServer[] = [];
+
+afterAll(async () => {
+  await Promise.all([...running.map((s) => s.stop()), ...fakes.map((f) => f.close())]);
+});
+
+async function start(options: Parameters<typeof startService>[0]): Promise<RunningService> {
+  const service = await startService(options);
+  running.push(service);
+  return service;
+}
+
+async function post(service: RunningService, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${service.baseUrl}/api/v1/checks`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  return { res, json: (await res.json()) as { id?: string; error?: { code: string; message: string } } };
+}
+
+/** A port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+describe("rate limits", () => {
+  it("limits new probes per target and requests per client, and ignores X-Forwarded-For unless trusted", async () => {
+    fakes.push(await startClosed({ host: "127.0.0.43", port: 25 }));
+    const service = await start({
+      env: {
+        TRUST_PROXY: "false",
+        RATE_LIMIT_CLIENT_POINTS: "3",
+        RATE_LIMIT_TARGET_POINTS: "1",
+        CHECK_REUSE_WINDOW_SECONDS: "0",
+      },
+    });
+    const api = await loadOpenApi(service.baseUrl);
+
+    // 1: a new check (client 1/3, target 1/1), run to the end.
+    const first = await post(service, { target: "127.0.0.43" });
+    expect(first.res.status).toBe(202);
+    expect(first.res.headers.get("ratelimit-limit")).toMatch(/^\d+$/);
+    expect(first.res.headers.get("ratelimit-remaining")).toMatch(/^\d+$/);
+    expect(first.res.headers.get("ratelimit-reset")).toMatch(/^\d+$/);
+    await readEvents(`${service.baseUrl}/api/v1/checks/${first.json.id}/events`);
+
+    // 2: nothing to reuse (window 0), and the target's limit is spent → 429.
+    const second = await post(service, { target: "127.0.0.43" });
+    expect(second.res.status).toBe(429);
+    api.assert("Error", second.json);
+    expect(second.json.error).toMatchObject({ code: "rate_limited" });
+    expect(second.json.error!.message).toMatch(/this target/);
+    expect(Number(second.res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(second.res.headers.get("ratelimit-remaining")).toBe("0");
+
+    // 3 and 4: other "clients" by X-Forwarded-For, but the proxy is not trusted: the same client.
+    const third = await post(service, { target: "localhost" }, { "x-forwarded-for": "203.0.113.9" });
+    expect(third.res.status).toBe(400);
+    const fourth = await post(service, { target: "localhost" }, { "x-forwarded-for": "198.51.100.77" });
+    expect(fourth.res.status).toBe(429);
+    api.assert("Error", fourth.json);
+    expect(fourth.json.error!.message).toMatch(/your address/);
+    expect(Number(fourth.res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(fourth.res.headers.get("ratelimit-limit")).toBe("3");
+  });
+});
+
+describe("health", () => {
+  it("is 503 when Redis cannot be reached", async () => {
+    const service = await start({ worker: false, env: { REDIS_URL: `redis://127.0.0.1:${await closedPort()}` } });
+    const res = await fetch(`${service.baseUrl}/api/health`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ status: "down", checks: { database: "ok", redis: "down" } });
+  });
+
+  it("is 503 when PostgreSQL cannot be reached, and API errors stay plain", async () => {
+    const service = await start({ worker: false, databaseUrl: `postgresql://postgres@127.0.0.1:${await closedPort()}/relaycheck` });
+    const res = await fetch(`${service.baseUrl}/api/health`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ status: "down", checks: { database: "down", redis: "ok" } });
+
+    // An unexpected failure is a plain 500: no stack, no internal message.
+    const check = await fetch(`${service.baseUrl}/api/v1/checks/AAAAAAAAAAAAAAAAAAAAAA`);
+    expect(check.status).toBe(500);
+    const text = await check.text();
+    expect(JSON.parse(text)).toEqual({ error: { code: "internal", message: "Internal server error." } });
+    expect(text).not.toMatch(/ECONNREFUSED|at |prisma|5432/i);
+  });
+});

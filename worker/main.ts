@@ -1,0 +1,108 @@
+/**
+ * The worker process: env → connections → one BullMQ Worker running the job catalogue →
+ * graceful shutdown. Stateless: run as many as the load needs (`--scale worker=N`).
+ *
+ * On SIGTERM/SIGINT the worker stops taking jobs and lets running checks finish; after
+ * SHUTDOWN_GRACE_MS it aborts them (the engine then reports what it saw, marked aborted).
+ */
+import { Worker, UnrecoverableError, type Job } from "bullmq";
+import { getEnv, type Env } from "@/lib/env";
+import { createCheckServices, closeCheckServices } from "@/lib/checks/services";
+import { createRedis } from "@/lib/queue/create-redis";
+import { runCheckJob, purgeExpiredJob } from "@/lib/queue/jobs";
+import { createRunCheckHandler, fail, FAILED_MESSAGE, type ProbeSettings } from "./run-check";
+import { createPurgeExpiredHandler } from "./purge-expired";
+
+const SHUTDOWN_GRACE_MS = 20_000;
+
+function probeSettingsOf(env: Env): ProbeSettings {
+  const timeouts = {
+    ...(env.PROBE_CONNECT_TIMEOUT_MS ? { connectMs: env.PROBE_CONNECT_TIMEOUT_MS } : {}),
+    ...(env.PROBE_GREETING_TIMEOUT_MS ? { greetingMs: env.PROBE_GREETING_TIMEOUT_MS } : {}),
+    ...(env.PROBE_COMMAND_TIMEOUT_MS ? { commandMs: env.PROBE_COMMAND_TIMEOUT_MS } : {}),
+    ...(env.PROBE_SERVER_TOTAL_MS ? { serverTotalMs: env.PROBE_SERVER_TOTAL_MS } : {}),
+  };
+  return {
+    base: {
+      dnsServers: env.RELAYCHECK_DNS_SERVERS,
+      ...(env.RELAYCHECK_EHLO_NAME ? { ehloName: env.RELAYCHECK_EHLO_NAME } : {}),
+      ...(env.RELAYCHECK_SENDER_DOMAIN ? { senderDomain: env.RELAYCHECK_SENDER_DOMAIN } : {}),
+      ...(env.RELAYCHECK_RECIPIENT_DOMAIN ? { recipientDomain: env.RELAYCHECK_RECIPIENT_DOMAIN } : {}),
+      timeouts,
+    },
+    checkTimeoutMs: env.CHECK_TIMEOUT_MS,
+  };
+}
+
+async function main(): Promise<void> {
+  const env = getEnv();
+  const services = createCheckServices(env, "worker");
+  const log = services.log;
+  if (env.NODE_ENV === "test" && env.RELAYCHECK_DNS_SERVERS.length === 0) {
+    // Tests must never resolve through the system resolver (the engine looks up PTRs even for IPs).
+    throw new Error("RELAYCHECK_DNS_SERVERS must name a local DNS server when NODE_ENV=test");
+  }
+
+  const shutdown = new AbortController();
+  const handlers: Record<string, (job: Job) => Promise<void>> = {
+    [runCheckJob.name]: createRunCheckHandler({ services, probe: probeSettingsOf(env), shutdownSignal: shutdown.signal }),
+    [purgeExpiredJob.name]: createPurgeExpiredHandler(services, {
+      clientWindowSeconds: env.RATE_LIMIT_CLIENT_WINDOW_SECONDS,
+      retentionDays: env.RETENTION_DAYS,
+    }),
+  };
+
+  const connection = createRedis({ url: env.REDIS_URL, role: "blocking", name: "relaycheck-worker" });
+  const worker = new Worker(
+    env.QUEUE_NAME,
+    async (job: Job) => {
+      const handler = handlers[job.name];
+      if (!handler) throw new UnrecoverableError(`unknown job ${job.name}`);
+      await handler(job);
+    },
+    { connection, prefix: env.REDIS_PREFIX, concurrency: env.WORKER_CONCURRENCY, autorun: false },
+  );
+
+  worker.on("failed", (job, err) => {
+    if (!job || job.name !== runCheckJob.name) return;
+    const last = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const checkId = (job.data as { checkId?: string }).checkId;
+    log.warn({ checkId, err, final: last }, "check job failed");
+    if (!last || !checkId || err instanceof UnrecoverableError) return;
+    fail({ services }, checkId, "internal", FAILED_MESSAGE).catch((e) => log.error({ checkId, err: e }, "could not mark the check failed"));
+  });
+  worker.on("error", (err) => log.error({ err }, "worker error"));
+
+  await services.queue.upsertJobScheduler(purgeExpiredJob.name, { every: purgeExpiredJob.everyMs }, { name: purgeExpiredJob.name, data: {} });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "worker stopping: finishing running checks");
+    const grace = setTimeout(() => shutdown.abort(), SHUTDOWN_GRACE_MS);
+    try {
+      await worker.close();
+    } finally {
+      clearTimeout(grace);
+      connection.disconnect();
+      await closeCheckServices(services);
+      log.info("worker stopped");
+      process.exit(0);
+    }
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+
+  log.info({ queue: env.QUEUE_NAME, concurrency: env.WORKER_CONCURRENCY }, "worker started");
+  void worker.run();
+  await worker.waitUntilReady();
+  // A parent that started us with an IPC channel (tests/support/service.ts) learns we are ready.
+  process.send?.({ type: "ready" });
+}
+
+main().catch((err) => {
+  // Startup errors (a bad env, an unreachable database) end the process with the reason.
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

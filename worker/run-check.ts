@@ -1,0 +1,111 @@
+/**
+ * The `run-check` job: load → probe → persist and publish each event → final report.
+ *
+ * A target that fails (refused, unreachable, hostile) is a result: the engine reports it and the
+ * check ends `done`. A bad payload or a check that cannot be probed is an UnrecoverableError.
+ * Only infrastructure errors (PostgreSQL, Redis) are thrown as they are, so BullMQ retries the
+ * job; the last failed attempt marks the check `failed` (worker/main.ts).
+ */
+import { UnrecoverableError, type Job } from "bullmq";
+import { runCheck, type CheckReport, type ProbeEvent, type ProbeOptionsInput } from "@/lib/probe";
+import { runCheckJob } from "@/lib/queue/jobs";
+import { recordCheckEvent } from "@/lib/checks/record-check-event";
+import { EventWriter } from "./event-writer";
+import { targetOf } from "@/lib/checks/build-check-view";
+import { policyOf } from "@/lib/checks/validate-target";
+import { isAllowedPort } from "@/lib/security/target-policy";
+import type { CheckServices } from "@/lib/checks/services";
+
+export interface ProbeSettings {
+  /** Engine options that come from the operator's config (EHLO name, DNS servers, timeouts…). */
+  base: Omit<ProbeOptionsInput, "addressPolicy" | "ports" | "signal">;
+  /** A check running longer than this is aborted; the engine then reports what it saw. */
+  checkTimeoutMs: number;
+}
+
+export interface RunCheckDeps {
+  services: Pick<CheckServices, "db" | "redis" | "settings" | "log">;
+  probe: ProbeSettings;
+  /** Aborted on shutdown after the grace period. */
+  shutdownSignal: AbortSignal;
+}
+
+export const FAILED_MESSAGE = "The check could not be completed because of a problem on our side. Please try again.";
+
+export function createRunCheckHandler(deps: RunCheckDeps) {
+  return async function handleRunCheck(job: Job): Promise<void> {
+    const parsed = runCheckJob.payload.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`bad run-check payload: ${parsed.error.message}`);
+    const { checkId } = parsed.data;
+    const { db } = deps.services;
+    const log = deps.services.log.child({ checkId, jobId: job.id, attempt: job.attemptsMade + 1 });
+
+    const check = await db.check.findUnique({ where: { id: checkId } });
+    if (!check) throw new UnrecoverableError(`no check ${checkId}`);
+    if (check.status === "done" || check.status === "failed") {
+      log.info({ status: check.status }, "check already finished; nothing to do");
+      return;
+    }
+    const refusedPort = check.ports.find((p) => !isAllowedPort(p, deps.services.settings.extraPorts));
+    if (refusedPort !== undefined) {
+      await fail(deps, checkId, "target_refused", `Port ${refusedPort} may not be tested.`);
+      throw new UnrecoverableError(`port ${refusedPort} refused`);
+    }
+    if (job.attemptsMade > 0) await forgetPartialResults(deps, checkId);
+
+    const started = Date.now();
+    const t = () => Date.now() - started;
+    await recordCheckEvent(deps.services, checkId, { type: "status", t: 0, status: "running" });
+    log.info({ target: check.target, ports: check.ports }, "probe started");
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error("check timeout")), deps.probe.checkTimeoutMs);
+    const onShutdown = () => controller.abort(new Error("worker shutting down"));
+    deps.shutdownSignal.addEventListener("abort", onShutdown, { once: true });
+    try {
+      const events = runCheck(targetOf(check), {
+        ...deps.probe.base,
+        ports: check.ports,
+        addressPolicy: policyOf(deps.services.settings),
+        signal: controller.signal,
+      });
+      const writer = new EventWriter(deps.services, checkId);
+      let sawDone = false;
+      for (;;) {
+        let step: IteratorResult<ProbeEvent, CheckReport>;
+        try {
+          step = await events.next();
+        } catch (e) {
+          // The engine reports misbehaving servers as data: a throw here is a bug or a refused input.
+          log.error({ err: e }, "probe engine failed");
+          await writer.drain();
+          await fail(deps, checkId, "probe_error", "The probe stopped unexpectedly; the check could not be completed.", t());
+          throw new UnrecoverableError(`probe engine failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        if (step.done) {
+          if (!sawDone) writer.push({ type: "done", t: t(), report: step.value });
+          await writer.drain();
+          break;
+        }
+        writer.push(step.value);
+        if (step.value.type === "done") {
+          sawDone = true;
+          log.info({ verdict: step.value.report.verdict, ms: t() }, "probe done");
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      deps.shutdownSignal.removeEventListener("abort", onShutdown);
+    }
+  };
+}
+
+/** A retried attempt probes again from the start: the partial rows of the failed one go. */
+async function forgetPartialResults(deps: RunCheckDeps, checkId: string): Promise<void> {
+  const { db } = deps.services;
+  await db.$transaction([db.checkCase.deleteMany({ where: { checkId } }), db.checkServer.deleteMany({ where: { checkId } })]);
+}
+
+export async function fail(deps: Pick<RunCheckDeps, "services">, checkId: string, code: string, message: string, t = 0): Promise<void> {
+  await recordCheckEvent(deps.services, checkId, { type: "failed", t, error: { code, message } });
+}
