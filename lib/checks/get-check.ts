@@ -15,8 +15,10 @@ export async function getCheck(id: string, services: Pick<CheckServices, "db"> =
   const [servers, cases, queuePosition] = await Promise.all([
     db.checkServer.findMany({ where: { checkId: id } }),
     db.checkCase.findMany({ where: { checkId: id } }),
+    // Checks queued before this one, plus this one: never 0, even when a worker takes this
+    // check between the two queries.
     check.status === "queued"
-      ? db.check.count({ where: { status: "queued", createdAt: { lte: check.createdAt } } })
+      ? db.check.count({ where: { status: "queued", createdAt: { lt: check.createdAt } } }).then((ahead) => ahead + 1)
       : Promise.resolve(null),
   ]);
   return checkViewOf(check, servers, cases, queuePosition);
