@@ -343,7 +343,7 @@ function waitFor<T>(
 function connectError(err: NodeJS.ErrnoException): SessionError {
   switch (err.code) {
     case "ECONNREFUSED":
-      return new SessionError("refused", "connection refused");
+      return new SessionError("refused", "ECONNREFUSED: nothing listens on that port, or a firewall rejects the connection");
     case "ETIMEDOUT":
       return new SessionError("connect-timeout", "connection timed out");
     case "EHOSTUNREACH":

@@ -74,8 +74,8 @@ describe("serverVerdict", () => {
   });
 
   it("a server we could not talk to is unreachable", () => {
-    const v = serverVerdict(server([], { status: "refused", statusDetail: "connection refused" }));
-    expect(v).toEqual({ verdict: "unreachable", reason: "Could not test the server: the connection was refused (connection refused)." });
+    const v = serverVerdict(server([], { status: "refused", statusDetail: "ECONNREFUSED" }));
+    expect(v).toEqual({ verdict: "unreachable", reason: "Could not test the server: the connection was refused (ECONNREFUSED)." });
   });
 
   it("refusing every sender at MAIL is not a clean bill of health", () => {
