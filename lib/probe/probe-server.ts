@@ -453,15 +453,8 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
     }
   }
 
-  const workers: { running: boolean }[] = [];
-  function spawn(index: number, opening: Opening | null): Promise<void> {
-    const state = { running: true };
-    workers[index] = state;
-    return worker(index, opening).finally(() => {
-      state.running = false;
-      notify();
-    });
-  }
+  /** A worker drains the queue session after session; its end may unblock the others. */
+  const spawn = (index: number, opening: Opening | null): Promise<void> => worker(index, opening).finally(notify);
 
   // Step 1: the first session; if it cannot be opened the server is unreachable.
   for (let attempt = 0; attempt < 2 && !first && !expired(); attempt++) {
