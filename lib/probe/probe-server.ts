@@ -278,7 +278,8 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
       requeue(pending, formatReply(rcpt?.code === 421 ? rcpt : mail));
       return false;
     }
-    if (mail.code === 530 && !opening.session.secure && opening.starttlsOffered) {
+    // (Unless TLS already failed here: then the 530 is simply the server refusing us.)
+    if (mail.code === 530 && !opening.session.secure && opening.starttlsOffered && !tlsFailure) {
       // "Must issue a STARTTLS command first": the server relays, if at all, only over TLS.
       starttlsRequired = true;
       useStarttls = true;
@@ -308,7 +309,7 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
       try {
         reply = await opening.session.command(`MAIL FROM:<${candidate}>`);
         if (reply.code === 421) return false;
-        if (reply.code === 530 && !opening.session.secure && opening.starttlsOffered) {
+        if (reply.code === 530 && !opening.session.secure && opening.starttlsOffered && !tlsFailure) {
           starttlsRequired = true;
           useStarttls = true;
           return false;
