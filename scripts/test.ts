@@ -5,6 +5,7 @@
  * client generated and the web app built once. Arguments go to vitest (`npm test -- tests/service`).
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { ensureDatabase, prepareServices, ROOT, say } from "./prepare-services";
@@ -29,7 +30,9 @@ async function main(): Promise<number> {
 
     say("running the tests (vitest)");
     return await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", ...process.argv.slice(2)], {
+      const summaryFile = path.join(ROOT, "test-results", "vitest-summary.json");
+      const reporters = ["--reporter=default", "--reporter=json", `--outputFile.json=${summaryFile}`];
+      const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", ...reporters, ...process.argv.slice(2)], {
         cwd: ROOT,
         stdio: "inherit",
         env: {
@@ -41,7 +44,10 @@ async function main(): Promise<number> {
       const forward = (signal: NodeJS.Signals) => child.kill(signal);
       process.on("SIGINT", forward);
       process.on("SIGTERM", forward);
-      child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+      child.on("exit", (code, signal) => {
+        printSummary(summaryFile);
+        resolve(code ?? (signal ? 1 : 0));
+      });
     });
   } finally {
     await services.stop();
@@ -72,3 +78,13 @@ main().then(
     process.exit(1);
   },
 );
+
+/** One plain closing line, "N passed, N failed, N skipped", for people and CI logs. */
+function printSummary(file: string): void {
+  try {
+    const r = JSON.parse(readFileSync(file, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+    console.log(`\n${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  } catch {
+    // No summary (vitest did not get to write it): its own output says why.
+  }
+}
