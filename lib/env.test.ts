@@ -7,6 +7,7 @@ describe("parseEnv", () => {
   it("applies defaults and treats empty variables as unset", () => {
     const env = parseEnv({ ...base, RELAYCHECK_EHLO_NAME: "", TRUST_PROXY: "", RELAYCHECK_ALLOW_TARGETS: "" });
     expect(env).toMatchObject({ REDIS_URL: "redis://127.0.0.1:6379", PORT: 3000, TRUST_PROXY: 0, RELAYCHECK_ALLOW_TARGETS: [], WORKER_CONCURRENCY: 4 });
+    expect(env).toMatchObject({ RELAYCHECK_MAX_CHECKS_PER_SERVER: 1, RATE_LIMIT_KEY_POINTS: 200, RATE_LIMIT_KEY_WINDOW_SECONDS: 600, RATE_LIMIT_KEY_READS_PER_MINUTE: 6000 });
     expect(env.RELAYCHECK_EHLO_NAME).toBeUndefined();
   });
 
@@ -25,6 +26,8 @@ describe("parseEnv", () => {
     [{ IP_HASH_SECRET: "short" }, "IP_HASH_SECRET"],
     [{ PORT: "http" }, "PORT"],
     [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY"],
+    [{ RELAYCHECK_MAX_CHECKS_PER_SERVER: "0" }, "RELAYCHECK_MAX_CHECKS_PER_SERVER"],
+    [{ RATE_LIMIT_KEY_POINTS: "many" }, "RATE_LIMIT_KEY_POINTS"],
     [{ RELAYCHECK_EXTRA_PORTS: "25,99999" }, "RELAYCHECK_EXTRA_PORTS"],
     [{ RELAYCHECK_ALLOW_TARGETS: "not-a-cidr" }, "RELAYCHECK_ALLOW_TARGETS"],
     [{ RELAYCHECK_EHLO_NAME: "bad name\r\n" }, "RELAYCHECK_EHLO_NAME"],

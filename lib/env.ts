@@ -71,6 +71,11 @@ export const envSchema = z.object({
 
   /** Checks one worker process runs at once. */
   WORKER_CONCURRENCY: int(1, 256).default(4),
+  /**
+   * Probes of one server address (all its ports) at once across all workers. The engine opens at
+   * most 2 connections per probe, so 1 keeps a server at 2 connections or fewer.
+   */
+  RELAYCHECK_MAX_CHECKS_PER_SERVER: int(1, 16).default(1),
   /** A check of the same target and ports newer than this is returned instead of a new one. */
   CHECK_REUSE_WINDOW_SECONDS: int(0, 86_400).default(300),
   /** `fresh: true` is honoured only when the latest check of the target is older than this. */
@@ -83,6 +88,14 @@ export const envSchema = z.object({
   RATE_LIMIT_TARGET_WINDOW_SECONDS: int(1, 86_400).default(3600),
   /** API reads (GET) per client IP per minute. */
   RATE_LIMIT_READS_PER_MINUTE: int(1, 1_000_000).default(600),
+  /**
+   * Limits of requests with an API key (`Authorization: Bearer rk_…`, keys made with
+   * `npm run apikey -- create <name>`), counted per key instead of per IP. A key may carry its own
+   * points (`--points`, `--reads-per-minute`), which override these.
+   */
+  RATE_LIMIT_KEY_POINTS: int(1, 1_000_000).default(200),
+  RATE_LIMIT_KEY_WINDOW_SECONDS: int(1, 86_400).default(600),
+  RATE_LIMIT_KEY_READS_PER_MINUTE: int(1, 1_000_000).default(6000),
   /**
    * Whether to believe X-Forwarded-For: "false" (default: the peer address is the client),
    * "true" (one proxy in front), or the number of trusted proxies in front of the service.

@@ -8,6 +8,7 @@ export type AppErrorCode =
   | "bad_request" // malformed request: JSON, fields, query
   | "invalid_target" // the target is not a host name or IP we accept
   | "target_refused" // the target policy refuses the address or port
+  | "invalid_api_key" // an Authorization header with a malformed, unknown or revoked key
   | "not_found"
   | "payload_too_large"
   | "rate_limited"

@@ -12,8 +12,12 @@ import { createRedis } from "@/lib/queue/create-redis";
 import { runCheckJob, purgeExpiredJob } from "@/lib/queue/jobs";
 import { createRunCheckHandler, fail, FAILED_MESSAGE, type ProbeSettings } from "./run-check";
 import { createPurgeExpiredHandler } from "./purge-expired";
+import { createServerSlots } from "@/lib/concurrency/server-slots";
+import { DEFAULT_TIMEOUTS } from "@/lib/probe";
 
 const SHUTDOWN_GRACE_MS = 20_000;
+/** A server slot's lease outlives the engine's per-server budget by this much (closing, QUIT). */
+const SLOT_LEASE_MARGIN_MS = 30_000;
 
 function probeSettingsOf(env: Env): ProbeSettings {
   const timeouts = {
@@ -45,7 +49,16 @@ async function main(): Promise<void> {
 
   const shutdown = new AbortController();
   const handlers: Record<string, (job: Job) => Promise<void>> = {
-    [runCheckJob.name]: createRunCheckHandler({ services, probe: probeSettingsOf(env), shutdownSignal: shutdown.signal }),
+    [runCheckJob.name]: createRunCheckHandler({
+      services,
+      probe: probeSettingsOf(env),
+      shutdownSignal: shutdown.signal,
+      serverSlots: createServerSlots(services.redis, {
+        prefix: `${env.REDIS_PREFIX}:server-slots`,
+        limit: env.RELAYCHECK_MAX_CHECKS_PER_SERVER,
+        leaseMs: (env.PROBE_SERVER_TOTAL_MS ?? DEFAULT_TIMEOUTS.serverTotalMs) + SLOT_LEASE_MARGIN_MS,
+      }),
+    }),
     [purgeExpiredJob.name]: createPurgeExpiredHandler(services, {
       clientWindowSeconds: env.RATE_LIMIT_CLIENT_WINDOW_SECONDS,
       retentionDays: env.RETENTION_DAYS,
@@ -94,7 +107,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 
-  log.info({ queue: env.QUEUE_NAME, concurrency: env.WORKER_CONCURRENCY }, "worker started");
+  log.info({ queue: env.QUEUE_NAME, concurrency: env.WORKER_CONCURRENCY, checksPerServer: env.RELAYCHECK_MAX_CHECKS_PER_SERVER }, "worker started");
   void worker.run();
   await worker.waitUntilReady();
   // A parent that started us with an IPC channel (tests/support/service.ts) learns we are ready.

@@ -15,6 +15,8 @@ import { targetOf } from "@/lib/checks/build-check-view";
 import { policyOf } from "@/lib/checks/validate-target";
 import { isAllowedPort } from "@/lib/security/target-policy";
 import type { CheckServices } from "@/lib/checks/services";
+import type { ServerSlots } from "@/lib/concurrency/server-slots";
+import type { Logger } from "@/lib/logger";
 
 export interface ProbeSettings {
   /** Engine options that come from the operator's config (EHLO name, DNS servers, timeouts…). */
@@ -28,6 +30,8 @@ export interface RunCheckDeps {
   probe: ProbeSettings;
   /** Aborted on shutdown after the grace period. */
   shutdownSignal: AbortSignal;
+  /** The cap on probes of one server across all workers (none: no cap beyond the engine's own). */
+  serverSlots?: ServerSlots;
 }
 
 export const FAILED_MESSAGE = "The check could not be completed because of a problem on our side. Please try again.";
@@ -68,6 +72,7 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
         ports: check.ports,
         addressPolicy: policyOf(deps.services.settings),
         signal: controller.signal,
+        ...(deps.serverSlots ? { acquireServerSlot: slotAcquirer(deps.serverSlots, controller.signal, log) } : {}),
       });
       const writer = new EventWriter(deps.services, checkId);
       let sawDone = false;
@@ -97,6 +102,29 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
       clearTimeout(timer);
       deps.shutdownSignal.removeEventListener("abort", onShutdown);
     }
+  };
+}
+
+/**
+ * The engine's `acquireServerSlot` over the shared semaphore: waits (logging every few seconds)
+ * until the server has a free slot or the check is aborted (its timeout, a shutdown); the engine
+ * then finds the signal aborted and reports the server as cancelled without connecting.
+ */
+function slotAcquirer(slots: ServerSlots, signal: AbortSignal, log: Logger) {
+  return async (ip: string, port: number): Promise<() => Promise<void>> => {
+    const lease = await slots.acquire(ip, {
+      signal,
+      onWaiting: ({ waitedMs }) => log.info({ ip, port, waitedMs }, "waiting for a free slot on the server"),
+      onError: (err) => log.warn({ ip, port, err }, "server slot: Redis failed; trying again"),
+    });
+    if (!lease.acquired) return async () => {};
+    return async () => {
+      const held = await lease.release().catch((err: unknown) => {
+        log.warn({ ip, port, err }, "server slot: release failed; the lease will expire");
+        return true;
+      });
+      if (!held) log.warn({ ip, port }, "server slot: the lease had expired before the probe ended");
+    };
   };
 }
 

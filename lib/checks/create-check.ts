@@ -7,6 +7,7 @@
  * - a finished one younger than the reuse window is reused, unless `fresh` is asked and the
  *   latest check is older than the cool-down;
  * - failed checks are never reused.
+ * Two requests for the same target and ports at once get the same check (see reuseOrInsert).
  */
 import { z } from "zod";
 import { REPORT_SCHEMA_VERSION } from "@/lib/probe";
@@ -14,7 +15,9 @@ import { AppError } from "@/lib/errors";
 import { enqueueCheck } from "@/lib/queue/create-check-queue";
 import { hashClientIp } from "@/lib/security/client-ip";
 import { newCheckId } from "./check-id";
-import { getCheckServices, type CheckServices } from "./services";
+import type { NormalizedTarget } from "@/lib/probe";
+import type { Prisma } from "@/lib/db/create-db";
+import { getCheckServices, type CheckServices, type CheckSettings } from "./services";
 import { validateTarget } from "./validate-target";
 import { getCheck } from "./get-check";
 import { recordCheckEvent } from "./record-check-event";
@@ -27,6 +30,10 @@ export const createCheckInput = z
     fresh: z.boolean().optional(),
   })
   .strict();
+
+/** How long a request waits for a database connection, and at most holds the per-target lock. */
+const LOCK_WAIT_MS = 5_000;
+const LOCK_HOLD_MS = 10_000;
 
 export type CreateCheckInput = z.infer<typeof createCheckInput>;
 
@@ -51,27 +58,13 @@ export async function createCheck(
   const { db, settings } = services;
   const { target, ports } = validateTarget(input.target, input.ports, settings);
 
-  const recent = await findReusable(services, target.name, ports, input.fresh === true);
-  if (recent) {
-    const view = await getCheck(recent, services);
+  const decided = await reuseOrInsert(services, target, ports, input.fresh === true, ctx.clientIp);
+  if ("reuse" in decided) {
+    const view = await getCheck(decided.reuse, services);
     if (view) return { check: { ...view, reused: true }, created: false, rateLimitHeaders: {} };
+    throw new Error(`check ${decided.reuse} vanished while being reused`);
   }
-
-  const rateLimitHeaders = await services.limiters.targetChecks.consume(target.name);
-  const id = newCheckId();
-  await db.check.create({
-    data: {
-      id,
-      target: target.name,
-      targetKind: target.kind,
-      input: target.input,
-      targetUnicode: target.unicode ?? null,
-      targetStripped: target.stripped ?? null,
-      ports,
-      schemaVersion: REPORT_SCHEMA_VERSION,
-      clientIpHash: hashClientIp(ctx.clientIp, settings.ipHashSecret),
-    },
-  });
+  const { id, rateLimitHeaders } = decided;
   const log = services.log.child({ checkId: id });
   try {
     await recordCheckEvent(services, id, { type: "status", t: 0, status: "queued" });
@@ -89,8 +82,53 @@ export async function createCheck(
   return { check: view, created: true, rateLimitHeaders };
 }
 
-async function findReusable(services: CheckServices, target: string, ports: number[], fresh: boolean): Promise<string | null> {
+/**
+ * The reuse-or-create step, one at a time per target and ports: a transaction holding a
+ * PostgreSQL advisory lock on them, so two simultaneous requests cannot both find nothing to reuse
+ * and both create a check; the second waits for the first to commit, then reuses its check.
+ */
+async function reuseOrInsert(
+  services: CheckServices,
+  target: NormalizedTarget,
+  ports: number[],
+  fresh: boolean,
+  clientIp: string,
+): Promise<{ reuse: string } | { id: string; rateLimitHeaders: Record<string, string> }> {
   const { db, settings } = services;
+  const lockKey = `check:${target.name}:${ports.join(",")}`;
+  return db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`;
+      const recent = await findReusable(tx, settings, target.name, ports, fresh);
+      if (recent) return { reuse: recent };
+      const rateLimitHeaders = await services.limiters.targetChecks.consume(target.name);
+      const id = newCheckId();
+      await tx.check.create({
+        data: {
+          id,
+          target: target.name,
+          targetKind: target.kind,
+          input: target.input,
+          targetUnicode: target.unicode ?? null,
+          targetStripped: target.stripped ?? null,
+          ports,
+          schemaVersion: REPORT_SCHEMA_VERSION,
+          clientIpHash: hashClientIp(clientIp, settings.ipHashSecret),
+        },
+      });
+      return { id, rateLimitHeaders };
+    },
+    { maxWait: LOCK_WAIT_MS, timeout: LOCK_HOLD_MS },
+  );
+}
+
+async function findReusable(
+  db: Pick<Prisma.TransactionClient, "check">,
+  settings: CheckSettings,
+  target: string,
+  ports: number[],
+  fresh: boolean,
+): Promise<string | null> {
   const latest = await db.check.findFirst({
     where: { target, ports: { equals: ports }, status: { not: "failed" } },
     orderBy: { createdAt: "desc" },

@@ -2,7 +2,9 @@
  * Abuse limits backed by Redis (rate-limiter-flexible), shared by every web process:
  * - per client (keyed by the HMAC of its IP, never the IP itself): new checks per window;
  * - per target: new probes of one host per window (a reused report costs nothing);
- * - per client: API reads per minute.
+ * - per client: API reads per minute;
+ * - per API key, instead of per client, for requests with a key: new checks per window and reads
+ *   per minute, each key with the operator's defaults or its own points.
  */
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Redis } from "ioredis";
@@ -16,6 +18,9 @@ export interface RateLimitSettings {
   targetPoints: number;
   targetWindowSeconds: number;
   readsPerMinute: number;
+  keyPoints: number;
+  keyWindowSeconds: number;
+  keyReadsPerMinute: number;
 }
 
 export interface Limiter {
@@ -27,15 +32,29 @@ export interface Limiters {
   clientChecks: Limiter;
   targetChecks: Limiter;
   clientReads: Limiter;
+  /** New checks of one API key (keyed by the key's id); `points` overrides the default. */
+  keyChecks(points?: number | null): Limiter;
+  /** API reads of one API key per minute; `perMinute` overrides the default. */
+  keyReads(perMinute?: number | null): Limiter;
 }
 
 export function createLimiters(redis: Redis, settings: RateLimitSettings): Limiters {
   const make = (name: string, points: number, duration: number, what: string): Limiter =>
     wrap(new RateLimiterRedis({ storeClient: redis, keyPrefix: `${settings.keyPrefix}:${name}`, points, duration }), points, what);
+  // One limiter per distinct point count: a key's own limit has its own counters.
+  const cache = new Map<string, Limiter>();
+  const cached = (name: string, points: number, duration: number, what: string): Limiter => {
+    const id = `${name}:${points}`;
+    let limiter = cache.get(id);
+    if (!limiter) cache.set(id, (limiter = make(id, points, duration, what)));
+    return limiter;
+  };
   return {
     clientChecks: make("client", settings.clientPoints, settings.clientWindowSeconds, "checks from your address"),
     targetChecks: make("target", settings.targetPoints, settings.targetWindowSeconds, "new checks of this target"),
     clientReads: make("reads", settings.readsPerMinute, 60, "requests from your address"),
+    keyChecks: (points) => cached("key", points ?? settings.keyPoints, settings.keyWindowSeconds, "checks with this API key"),
+    keyReads: (perMinute) => cached("key-reads", perMinute ?? settings.keyReadsPerMinute, 60, "requests with this API key"),
   };
 }
 

@@ -37,7 +37,7 @@ const schemas: Record<string, Schema> = {
     error: obj({
       code: {
         type: "string",
-        enum: ["bad_request", "invalid_target", "target_refused", "not_found", "payload_too_large", "rate_limited", "unavailable", "internal"],
+        enum: ["bad_request", "invalid_target", "target_refused", "invalid_api_key", "not_found", "payload_too_large", "rate_limited", "unavailable", "internal"],
       },
       message: str,
     }),
@@ -227,6 +227,15 @@ const tooMany = {
   content: { "application/json": { schema: ref("Error") } },
 };
 
+const badKey = {
+  description: "The Authorization header has a malformed, unknown or revoked API key (`invalid_api_key`).",
+  headers: { "WWW-Authenticate": { schema: str } },
+  content: { "application/json": { schema: ref("Error") } },
+};
+
+/** Every operation that counts against a limit: anonymous (per IP) or with an API key (per key). */
+const optionalKey = [{}, { apiKey: [] }];
+
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" } };
 
 export const openApiDocument = {
@@ -236,13 +245,16 @@ export const openApiDocument = {
     version: "1.0.0",
     description:
       "Checks whether an SMTP server is an open relay. Create a check, follow it live (Server-Sent Events) or poll it, read the report. " +
-      "Reports are unlisted: found by id, or by the exact target.",
+      "Reports are unlisted: found by id, or by the exact target. " +
+      "Without credentials, limits count per client IP; with an API key (`Authorization: Bearer rk_…`, issued by the operator) " +
+      "they count per key and are higher. A bad or revoked key is refused with 401, never downgraded to anonymous.",
   },
   servers: [{ url: "/" }],
   paths: {
     "/api/v1/checks": {
       post: {
         operationId: "createCheck",
+        security: optionalKey,
         summary: "Create a check (or reuse a recent one of the same target).",
         requestBody: { required: true, content: { "application/json": { schema: ref("CreateCheckRequest") } } },
         responses: {
@@ -250,17 +262,20 @@ export const openApiDocument = {
           "200": { description: "A recent check of the same target was reused (`reused: true`).", content: { "application/json": { schema: ref("CheckView") } } },
           "400": errorResponse("Malformed request or refused target."),
           "413": errorResponse("Request body too large."),
+          "401": badKey,
           "429": tooMany,
           "503": errorResponse("A dependency is down."),
         },
       },
       get: {
         operationId: "listChecksForTarget",
+        security: optionalKey,
         summary: "The latest checks of one exact target.",
         parameters: [{ name: "target", in: "query", required: true, schema: { type: "string", minLength: 1, maxLength: 1024 } }],
         responses: {
           "200": { description: "History, newest first.", content: { "application/json": { schema: ref("CheckHistory") } } },
           "400": errorResponse("Missing or invalid target."),
+          "401": badKey,
           "429": tooMany,
         },
       },
@@ -268,11 +283,13 @@ export const openApiDocument = {
     "/api/v1/checks/{id}": {
       get: {
         operationId: "getCheck",
+        security: optionalKey,
         summary: "A check with its report so far.",
         parameters: [idParam],
         responses: {
           "200": { description: "The check.", content: { "application/json": { schema: ref("CheckView") } } },
           "404": errorResponse("No such check."),
+          "401": badKey,
           "429": tooMany,
         },
       },
@@ -280,6 +297,7 @@ export const openApiDocument = {
     "/api/v1/checks/{id}/events": {
       get: {
         operationId: "streamCheckEvents",
+        security: optionalKey,
         summary: "The check's events as Server-Sent Events; ends after `done` or `failed`.",
         parameters: [
           idParam,
@@ -293,6 +311,7 @@ export const openApiDocument = {
           },
           "400": errorResponse("Bad Last-Event-ID."),
           "404": errorResponse("No such check."),
+          "401": badKey,
           "429": tooMany,
         },
       },
@@ -311,5 +330,15 @@ export const openApiDocument = {
       },
     },
   },
-  components: { schemas },
+  components: {
+    schemas,
+    securitySchemes: {
+      apiKey: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "rk_<43 base64url characters>",
+        description: "Optional API key for monitoring users (`npm run apikey -- create <name>` on the server). Higher limits, counted per key.",
+      },
+    },
+  },
 } as const;

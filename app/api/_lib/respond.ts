@@ -10,6 +10,7 @@ const STATUS: Record<AppErrorCode, number> = {
   bad_request: 400,
   invalid_target: 400,
   target_refused: 400,
+  invalid_api_key: 401,
   not_found: 404,
   payload_too_large: 413,
   rate_limited: 429,

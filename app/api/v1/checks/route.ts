@@ -1,20 +1,19 @@
 import { z } from "zod";
-import { createCheck, createCheckInput, getCheckServices, listChecksForTarget } from "@/lib/checks";
+import { createCheck, createCheckInput, listChecksForTarget } from "@/lib/checks";
 import { AppError } from "@/lib/errors";
 import { tighterLimit } from "@/lib/rate-limit/create-limiters";
 import { answer, json } from "@/app/api/_lib/respond";
 import { readJsonBody } from "@/app/api/_lib/read-json-body";
-import { clientOf } from "@/app/api/_lib/client";
+import { limitRequest } from "@/app/api/_lib/client";
 
 /** POST /api/v1/checks `{ target, ports?, fresh? }` → 202 (new check) or 200 (recent one reused). */
 export async function POST(request: Request): Promise<Response> {
   return answer("POST /api/v1/checks", async () => {
     const input = await readJsonBody(request, createCheckInput);
-    const client = clientOf(request);
-    const limit = await getCheckServices().limiters.clientChecks.consume(client.key);
+    const client = await limitRequest(request, "checks");
     const result = await createCheck(input, { clientIp: client.ip });
     return json(result.check, result.created ? 202 : 200, {
-      ...tighterLimit(limit, result.rateLimitHeaders),
+      ...tighterLimit(client.limit, result.rateLimitHeaders),
       Location: result.check.links.self,
     });
   });
@@ -28,7 +27,7 @@ export async function GET(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const query = historyQuery.safeParse({ target: url.searchParams.get("target") ?? undefined });
     if (!query.success) throw new AppError("bad_request", "Give the target whose checks you want: ?target=<host name or IP>.");
-    const limit = await getCheckServices().limiters.clientReads.consume(clientOf(request).key);
+    const { limit } = await limitRequest(request, "reads");
     const checks = await listChecksForTarget(query.data.target);
     return json({ target: query.data.target, checks }, 200, limit);
   });

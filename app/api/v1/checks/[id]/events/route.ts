@@ -5,11 +5,11 @@
  * exactly once. Keep-alive comments while nothing happens; closes after `done` or `failed`;
  * stops reading Redis as soon as the client goes.
  */
-import { getCheck, getCheckServices, streamCheckEvents, type StreamItem } from "@/lib/checks";
+import { getCheck, streamCheckEvents, type StreamItem } from "@/lib/checks";
 import { AppError } from "@/lib/errors";
 import { logger } from "@/lib/logger";
 import { answer } from "@/app/api/_lib/respond";
-import { clientOf } from "@/app/api/_lib/client";
+import { limitRequest } from "@/app/api/_lib/client";
 
 const RETRY_MS = 2000;
 
@@ -19,7 +19,7 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
   const refused = await answer("GET /api/v1/checks/[id]/events", async () => {
     id = (await ctx.params).id;
     afterSeq = lastEventIdOf(request);
-    await getCheckServices().limiters.clientReads.consume(clientOf(request).key);
+    await limitRequest(request, "reads");
     if (!(await getCheck(id))) throw new AppError("not_found", "There is no check with this id.");
     return new Response(null, { status: 204 });
   });
