@@ -93,17 +93,17 @@ describe("health", () => {
     expect(await res.json()).toEqual({ status: "down", checks: { database: "ok", redis: "down" } });
   });
 
-  it("is 503 when PostgreSQL cannot be reached, and API errors stay plain", async () => {
+  it("is 503 when PostgreSQL cannot be reached, and the API answers 503 without internals", async () => {
     const service = await start({ worker: false, databaseUrl: `postgresql://postgres@127.0.0.1:${await closedPort()}/relaycheck` });
     const res = await fetch(`${service.baseUrl}/api/health`);
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: "down", checks: { database: "down", redis: "ok" } });
 
-    // An unexpected failure is a plain 500: no stack, no internal message.
+    // The API says the service is unavailable: no stack, no internal message.
     const check = await fetch(`${service.baseUrl}/api/v1/checks/AAAAAAAAAAAAAAAAAAAAAA`);
-    expect(check.status).toBe(500);
+    expect(check.status).toBe(503);
     const text = await check.text();
-    expect(JSON.parse(text)).toEqual({ error: { code: "internal", message: "Internal server error." } });
+    expect(JSON.parse(text)).toEqual({ error: { code: "unavailable", message: "The service is temporarily unavailable. Please try again shortly." } });
     expect(text).not.toMatch(/ECONNREFUSED|at |prisma|5432/i);
   });
 });

@@ -27,8 +27,20 @@ export function errorResponse(e: unknown, route: string): Response {
   if (e instanceof AppError) {
     return json({ error: { code: e.code, message: e.message } }, STATUS[e.code], e.headers);
   }
+  if (isDatabaseDown(e)) {
+    logger.error({ err: e, route }, "database unreachable");
+    return json({ error: { code: "unavailable", message: "The service is temporarily unavailable. Please try again shortly." } }, STATUS.unavailable);
+  }
   logger.error({ err: e, route }, "unhandled error");
   return json({ error: { code: "internal", message: "Internal server error." } }, 500);
+}
+
+/** Prisma's "cannot reach / connection closed / timed out" codes: a dependency is down, not a bug. */
+const DATABASE_DOWN = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
+
+function isDatabaseDown(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && DATABASE_DOWN.has(code);
 }
 
 /** Runs a handler and turns whatever it throws into an error response. */
