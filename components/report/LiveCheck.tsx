@@ -11,6 +11,8 @@ import { applyEvent, initialLiveState, STREAM_EVENT_TYPES } from "./live-state";
 const REFRESH_RETRY_MS = 1000;
 const REFRESH_RETRIES = 15;
 const POLL_MS = 3000;
+/** While queued, the place in the queue is read again this often (no event carries it). */
+const QUEUE_POLL_MS = 3000;
 
 /**
  * The running check: subscribes to the event stream and fills in each case as it completes.
@@ -22,6 +24,28 @@ export function LiveCheck({ view }: { view: CheckView }) {
   const router = useRouter();
   const [state, dispatch] = useReducer(applyEvent, view, initialLiveState);
   const [connection, setConnection] = useState<"connecting" | "open" | "retrying" | "polling">("connecting");
+  const [polledPosition, setPolledPosition] = useState<number | null>(null);
+  const queued = state.status === "queued";
+
+  useEffect(() => {
+    if (!queued) return;
+    const controller = new AbortController();
+    const timer = window.setInterval(async () => {
+      try {
+        const res = await fetch(view.links.self, { signal: controller.signal, headers: { accept: "application/json" } });
+        if (!res.ok) return;
+        const fresh = (await res.json()) as Pick<CheckView, "status" | "queuePosition">;
+        if (fresh.status === "queued") setPolledPosition(fresh.queuePosition);
+      } catch {
+        // Offline or aborted: the stream still tells us when the check starts.
+      }
+    }, QUEUE_POLL_MS);
+    return () => {
+      controller.abort();
+      window.clearInterval(timer);
+    };
+  }, [queued, view.links.self]);
+  const queuePosition = polledPosition ?? state.queuePosition;
 
   useEffect(() => {
     const source = new EventSource(view.links.events);
@@ -71,7 +95,7 @@ export function LiveCheck({ view }: { view: CheckView }) {
       <div className="card p-4" >
         <p role="status" aria-live="polite" className="font-semibold">
           {state.status === "queued"
-            ? `Waiting in the queue${state.queuePosition ? `: position ${state.queuePosition}` : ""}…`
+            ? `Waiting in the queue${queuePosition ? `: position ${queuePosition}` : ""}…`
             : state.status === "failed"
               ? `The check could not run: ${state.error ?? "unknown error"}`
               : state.finished
