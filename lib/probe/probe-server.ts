@@ -519,8 +519,12 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
   function buildReport(): ServerReport {
     const catchAll = catchAllByScope();
     const cases = [...results.values()].map(judged);
-    const status: ConnectionStatus = first ? "ok" : (firstFailure?.status ?? "unreachable");
-    const statusDetail = first ? null : (firstFailure?.message ?? null);
+    // No session at all and no failure: the check was cancelled (or out of time) before it began.
+    const cancelled = options.signal?.aborted === true;
+    const status: ConnectionStatus = first ? "ok" : (firstFailure?.status ?? (cancelled ? "aborted" : "timeout"));
+    const statusDetail = first
+      ? null
+      : (firstFailure?.message ?? (cancelled ? "the check was cancelled before this server was tested" : "the time budget ran out before this server was tested"));
     const auth = first ? authOf(first) : { mechanisms: [], offeredBeforeTls: false };
     const names = first ? [firstWord(first.ehlo.text), firstWord(first.greeting.text), server.host].filter((n): n is string => !!n) : [server.host];
     const base = {

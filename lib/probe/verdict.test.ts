@@ -78,6 +78,12 @@ describe("serverVerdict", () => {
     expect(v).toEqual({ verdict: "unreachable", reason: "Could not test the server: the connection was refused (ECONNREFUSED)." });
   });
 
+  it("a server the check was cancelled before is inconclusive, not unreachable", () => {
+    const v = serverVerdict(server([], { status: "aborted", statusDetail: "the check was cancelled before this server was tested" }));
+    expect(v.verdict).toBe("inconclusive");
+    expect(v.reason).toMatch(/cancelled/);
+  });
+
   it("refusing every sender at MAIL is not a clean bill of health", () => {
     const cases = [c("third-party", "rejected", { stage: "mail" }), c("null-sender", "rejected", { stage: "mail" })];
     const v = serverVerdict(server(cases, { baseline: { sender: null, senderAccepted: false, ownDomain: null, catchAll: {} } }));

@@ -70,7 +70,7 @@ export function serverVerdict(server: Pick<ServerReport, "status" | "statusDetai
   const relay = server.cases.filter((c) => c.group !== "baseline");
   const ran = relay.filter((c) => c.outcome !== "skipped" && c.outcome !== "error");
   if (ran.length === 0) {
-    if (server.status === "ok") {
+    if (server.status === "ok" || server.status === "aborted") {
       return { verdict: "inconclusive", reason: `No relay case could be run: ${describeStatus(server.status, server.statusDetail)}.` };
     }
     return { verdict: "unreachable", reason: `Could not test the server: ${describeStatus(server.status, server.statusDetail)}.` };

@@ -71,3 +71,27 @@ describe("acquireServerSlot", () => {
     expect(released).toBe(true);
   });
 });
+
+describe("acquireServerSlot and cancellation", () => {
+  it("a check cancelled while waiting for the slot reports the server as cancelled, never connects", async () => {
+    const dns = await startDnsServer({});
+    const closed = await startClosed();
+    try {
+      const controller = new AbortController();
+      const { report, server } = await probeFake(closed, dns.address, {
+        signal: controller.signal,
+        acquireServerSlot: async () => {
+          controller.abort(); // e.g. the check's time limit while another check holds the server
+          return () => {};
+        },
+      });
+      expect(closed.log.sessions).toHaveLength(0);
+      expect(server.status).toBe("aborted");
+      expect(report.verdict).toBe("inconclusive");
+      expect(report.reason).toMatch(/cancelled before this server was tested/);
+    } finally {
+      await closed.close();
+      await dns.close();
+    }
+  });
+});
