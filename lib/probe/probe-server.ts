@@ -238,6 +238,9 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
     const base = { session: session.id, tls: session.secure };
     const done = (reply: SmtpReply, stage: "mail" | "rcpt", mailReply: SmtpReply) =>
       finish(pending, { ...base, outcome: outcomeOf(reply), stage, reply: pick(reply), mailReply: pick(mailReply), note: null, durationMs: round(performance.now() - begin) });
+    // A refused MAIL decides the case even when a pipelined RCPT drew a 503 after it.
+    const decide = (mailReply: SmtpReply, rcptReply: SmtpReply | undefined) =>
+      mailReply.code >= 300 || !rcptReply ? done(mailReply, "mail", mailReply) : done(rcptReply, "rcpt", mailReply);
     let mail: SmtpReply | undefined;
     let rcpt: SmtpReply | undefined;
     try {
@@ -267,7 +270,7 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
       // The decisive reply may have come before the session ended.
       if (mail && mail.code !== 421 && (mail.code >= 300 || (rcpt && rcpt.code !== 421))) {
         if (mail.code >= 300) opening.errors++;
-        done(rcpt ?? mail, rcpt ? "rcpt" : "mail", mail);
+        decide(mail, rcpt);
       } else {
         requeue(pending, err.message);
       }
@@ -288,7 +291,7 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
     }
     if (mail.code >= 300) opening.errors++;
     if (rcpt && rcpt.code >= 300) opening.errors++;
-    done(rcpt ?? mail, rcpt ? "rcpt" : "mail", mail);
+    decide(mail, rcpt);
     return true;
   }
 
