@@ -2,52 +2,43 @@
  * Port 465 (implicit TLS, RFC 8314): the TLS handshake comes first, before the greeting; the
  * report records mode, protocol and certificate, and no "no STARTTLS" finding applies.
  */
-import tls from "node:tls";
-import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probe } from "@/lib/probe";
+import { startLineServer, verbOf, type LineServer } from "@/tests/fakes/line-server";
 import { selfSignedCert } from "@/tests/fakes/tls-cert";
 import { startDnsServer, type LocalDnsServer } from "@/tests/support/dns-server";
 import { caseById, FAST_TIMEOUTS, loopbackPolicy, onlyServer } from "./helpers";
-import { probe } from "@/lib/probe";
-
-const HOST = "127.0.0.36";
 
 describe("implicit TLS on port 465", () => {
-  let server: tls.Server;
+  let server: LineServer;
   let dns: LocalDnsServer;
   const commands: string[] = [];
 
   beforeAll(async () => {
     dns = await startDnsServer({});
-    server = tls.createServer(selfSignedCert("smtps.tls.test"), (socket) => {
-      socket.on("error", () => {});
-      socket.write("220 smtps.tls.test ESMTP implicit\r\n");
-      let buffer = "";
-      socket.on("data", (chunk) => {
-        buffer += chunk.toString("latin1");
-        for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
-          const line = buffer.slice(0, i).trim();
-          buffer = buffer.slice(i + 1);
-          commands.push(line);
-          const verb = line.split(/[ :]/)[0]!.toUpperCase();
-          if (verb === "EHLO") socket.write("250-smtps.tls.test\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n");
-          else if (verb === "MAIL" || verb === "RSET") socket.write("250 2.0.0 Ok\r\n");
-          else if (verb === "RCPT") socket.write(/postmaster@/i.test(line) ? "250 2.1.5 Ok\r\n" : "554 5.7.1 Relay access denied\r\n");
-          else if (verb === "QUIT") socket.end("221 2.0.0 Bye\r\n");
-          else socket.write("502 5.5.2 Error: command not recognized\r\n");
-        }
-      });
+    server = await startLineServer({
+      host: "127.0.0.36",
+      port: 465,
+      tls: selfSignedCert("smtps.tls.test"),
+      greeting: "220 smtps.tls.test ESMTP implicit",
+      onLine: (line, { socket }) => {
+        commands.push(line);
+        const verb = verbOf(line);
+        if (verb === "EHLO") socket.write("250-smtps.tls.test\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n");
+        else if (verb === "MAIL" || verb === "RSET") socket.write("250 2.0.0 Ok\r\n");
+        else if (verb === "RCPT") socket.write(/postmaster@/i.test(line) ? "250 2.1.5 Ok\r\n" : "554 5.7.1 Relay access denied\r\n");
+        else if (verb === "QUIT") socket.end("221 2.0.0 Bye\r\n");
+        else socket.write("502 5.5.2 Error: command not recognized\r\n");
+      },
     });
-    server.listen(465, HOST);
-    await once(server, "listening");
   });
   afterAll(async () => {
-    server.close();
+    await server.close();
     await dns.close();
   });
 
   it("handshakes first, then talks SMTP over TLS; AUTH over TLS is no finding", async () => {
-    const report = await probe(HOST, { ports: [465], dnsServers: [dns.address], addressPolicy: loopbackPolicy([465]), timeouts: FAST_TIMEOUTS });
+    const report = await probe(server.host, { ports: [465], dnsServers: [dns.address], addressPolicy: loopbackPolicy([465]), timeouts: FAST_TIMEOUTS });
     const s = onlyServer(report);
     expect(report.verdict).toBe("not-open-relay");
     expect(s.tls).toMatchObject({ mode: "implicit", protocol: expect.stringMatching(/^TLSv1\.[23]$/), subject: expect.stringContaining("smtps.tls.test"), selfSigned: true });
