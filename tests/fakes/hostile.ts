@@ -3,7 +3,7 @@
  * free their timers as soon as the client goes away or `close()` is called.
  */
 import net from "node:net";
-import { listen, closeServer, plainAddress } from "./listen";
+import { listen, closeServer, newSessionLog } from "./listen";
 import { ConnectionTracker, emptyLog, type FakeServer, type FakeSessionLog } from "./types";
 
 export type HostileBehaviour =
@@ -42,16 +42,7 @@ export async function startHostile(behaviour: HostileBehaviour, o: { host?: stri
     tracker.add(socket);
     socket.setNoDelay(true);
     socket.on("error", () => undefined);
-    const session: FakeSessionLog = {
-      id: log.sessions.length + 1,
-      remoteAddress: plainAddress(socket.remoteAddress),
-      remotePort: socket.remotePort ?? 0,
-      commands: [],
-      replies: [],
-      errors: 0,
-      tls: false,
-      end: null,
-    };
+    const session: FakeSessionLog = newSessionLog(log, socket.remoteAddress, socket.remotePort);
     log.sessions.push(session);
     const myTimers = new Set<NodeJS.Timeout>();
     const gone = () => socket.destroyed || !socket.writable;

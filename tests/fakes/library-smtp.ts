@@ -6,7 +6,7 @@
  */
 import type net from "node:net";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
-import { closeServer, listen, plainAddress } from "./listen";
+import { closeServer, listen, newSessionLog, plainAddress } from "./listen";
 import { selfSignedCert } from "./tls-cert";
 import { ConnectionTracker, emptyLog, type FakeServer, type FakeSessionLog } from "./types";
 
@@ -78,16 +78,7 @@ export async function startLibrarySmtp(options: LibrarySmtpOptions): Promise<Fak
     ...(starttls !== "none" ? selfSignedCert(hostname) : {}),
     logger: logger as unknown as boolean,
     onConnect(session, callback) {
-      const s: FakeSessionLog = {
-        id: log.sessions.length + 1,
-        remoteAddress: plainAddress(session.remoteAddress),
-        remotePort: session.remotePort,
-        commands: [],
-        replies: [],
-        errors: 0,
-        tls: false,
-        end: null,
-      };
+      const s: FakeSessionLog = newSessionLog(log, session.remoteAddress, session.remotePort);
       log.sessions.push(s);
       byId.set(session.id, s);
       // DATA is refused outright (554) instead of smtp-server's 354: an own property of this

@@ -17,7 +17,7 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import { listen, closeServer, plainAddress } from "./listen";
+import { listen, closeServer, newSessionLog, plainAddress } from "./listen";
 import { selfSignedCert } from "./tls-cert";
 import { ConnectionTracker, emptyLog, type FakeServer, type FakeSessionLog } from "./types";
 
@@ -200,16 +200,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     socket.setNoDelay(true);
     socket.on("error", () => undefined);
     const session: SessionState = {
-      log: {
-        id: log.sessions.length + 1,
-        remoteAddress: plainAddress(socket.remoteAddress),
-        remotePort: socket.remotePort ?? 0,
-        commands: [],
-        replies: [],
-        errors: 0,
-        tls: false,
-        end: null,
-      },
+      log: newSessionLog(log, socket.remoteAddress, socket.remotePort),
       stream: socket,
       helo: false,
       mailFrom: null,
