@@ -35,6 +35,9 @@ export interface SessionOptions {
 /** Longest wait for TLS 1.3 session tickets after the handshake (see `handshake`). */
 const TICKET_WAIT_MAX_MS = 250;
 
+/** After the 221, how long to let the server close the connection first. */
+const SERVER_CLOSE_WAIT_MS = 500;
+
 /** Short quit: the server's goodbye is not worth waiting long for. */
 const QUIT_TIMEOUT_MS = 1_000;
 
@@ -138,12 +141,24 @@ export class SmtpSession {
   /** Polite end: QUIT with a short wait, then close. Never throws. */
   async quit(): Promise<void> {
     if (!this.failure) {
+      // After its 221 the server closes (RFC 5321 4.1.1.10). Waiting for that, briefly, means the
+      // server has let go of the connection before we open the next one: servers that cap
+      // connections per client count a session until they see it closed.
+      let timer: NodeJS.Timeout | undefined;
+      const serverClosed = new Promise<void>((resolve) => {
+        this.socket.once("end", resolve);
+        this.socket.once("close", resolve);
+        timer = setTimeout(resolve, SERVER_CLOSE_WAIT_MS);
+      });
       try {
         this.options.transcript.add(this.id, "client", "QUIT");
         this.socket.write("QUIT\r\n");
         await this.read("QUIT", QUIT_TIMEOUT_MS);
+        await serverClosed;
       } catch {
         // The goodbye is optional.
+      } finally {
+        clearTimeout(timer);
       }
     }
     this.destroy();
