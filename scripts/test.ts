@@ -12,7 +12,8 @@ import { ensureDatabase, prepareServices, ROOT, say } from "./prepare-services";
 import { generatePrismaClient, migrateDeploy } from "./run-prisma";
 import { buildWebIfNeeded } from "./build-web";
 
-const TEST_DATABASE = "relaycheck_test";
+/** Another name lets two runs share one PostgreSQL (e.g. from two work trees). */
+const TEST_DATABASE = process.env.RELAYCHECK_TEST_DATABASE || "relaycheck_test";
 
 async function main(): Promise<number> {
   process.env.NEXT_TELEMETRY_DISABLED = "1";
