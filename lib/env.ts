@@ -123,6 +123,21 @@ export const envSchema = z.object({
   PROBE_SERVER_TOTAL_MS: int(1000, 900_000).optional(),
   /** Longest a whole check may run before the worker aborts it. */
   CHECK_TIMEOUT_MS: int(1000, 3_600_000).default(300_000),
+  /**
+   * Longest a check may wait in the queue. Its deadline (stored with it) is this plus
+   * CHECK_TIMEOUT_MS; a check still queued or running past it is ended by the reconciler.
+   */
+  CHECK_QUEUE_TIMEOUT_MS: int(1000, 86_400_000).default(600_000),
+  /** How often the reconciler looks for checks whose job vanished or whose deadline passed. */
+  RECONCILE_EVERY_MS: int(1000, 3_600_000).default(15_000),
+  /** A queued or running check whose job is missing this long is re-enqueued (or failed). */
+  RECONCILE_GRACE_MS: int(0, 3_600_000).default(10_000),
+  /** A worker's lock on a running job; a dead worker's job is taken over within about this. */
+  JOB_LOCK_MS: int(2000, 600_000).default(15_000),
+  /** A server slot's lease, renewed while its probe runs: a dead worker's slot frees within it. */
+  SERVER_SLOT_LEASE_MS: int(2000, 600_000).default(15_000),
+  /** Longest a web request waits for Redis before answering 503. */
+  REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000).default(2000),
 
   /** Seconds between SSE keep-alive comments. */
   SSE_KEEPALIVE_SECONDS: int(1, 300).default(15),

@@ -9,15 +9,14 @@ import { Worker, UnrecoverableError, type Job } from "bullmq";
 import { getEnv, type Env } from "@/lib/env";
 import { createCheckServices, closeCheckServices } from "@/lib/checks/services";
 import { createRedis } from "@/lib/queue/create-redis";
-import { runCheckJob, purgeExpiredJob } from "@/lib/queue/jobs";
+import { runCheckJob, purgeExpiredJob, reconcileChecksJob } from "@/lib/queue/jobs";
+import { keepSchedulers } from "@/lib/queue/keep-schedulers";
+import { reconcileChecks } from "@/lib/checks/reconcile-checks";
 import { createRunCheckHandler, fail, FAILED_MESSAGE, type ProbeSettings } from "./run-check";
 import { createPurgeExpiredHandler } from "./purge-expired";
 import { createServerSlots } from "@/lib/concurrency/server-slots";
-import { DEFAULT_TIMEOUTS } from "@/lib/probe";
 
 const SHUTDOWN_GRACE_MS = 20_000;
-/** A server slot's lease outlives the engine's per-server budget by this much (closing, QUIT). */
-const SLOT_LEASE_MARGIN_MS = 30_000;
 
 function probeSettingsOf(env: Env): ProbeSettings {
   const timeouts = {
@@ -56,16 +55,20 @@ async function main(): Promise<void> {
       serverSlots: createServerSlots(services.redis, {
         prefix: `${env.REDIS_PREFIX}:server-slots`,
         limit: env.RELAYCHECK_MAX_CHECKS_PER_SERVER,
-        leaseMs: (env.PROBE_SERVER_TOTAL_MS ?? DEFAULT_TIMEOUTS.serverTotalMs) + SLOT_LEASE_MARGIN_MS,
+        // Short and renewed while held: a dead worker's slot is free again within this.
+        leaseMs: env.SERVER_SLOT_LEASE_MS,
       }),
     }),
     [purgeExpiredJob.name]: createPurgeExpiredHandler(services, {
       clientWindowSeconds: env.RATE_LIMIT_CLIENT_WINDOW_SECONDS,
       retentionDays: env.RETENTION_DAYS,
     }),
+    [reconcileChecksJob.name]: async () => {
+      await reconcileChecks(services);
+    },
   };
 
-  const connection = createRedis({ url: env.REDIS_URL, role: "blocking", name: "relaycheck-worker" });
+  const connection = createRedis({ url: env.REDIS_URL, role: "blocking", name: "relaycheck-worker", log });
   const worker = new Worker(
     env.QUEUE_NAME,
     async (job: Job) => {
@@ -73,7 +76,16 @@ async function main(): Promise<void> {
       if (!handler) throw new UnrecoverableError(`unknown job ${job.name}`);
       await handler(job);
     },
-    { connection, prefix: env.REDIS_PREFIX, concurrency: env.WORKER_CONCURRENCY, autorun: false },
+    {
+      connection,
+      prefix: env.REDIS_PREFIX,
+      concurrency: env.WORKER_CONCURRENCY,
+      autorun: false,
+      // A dead worker's job is noticed and handed on within about JOB_LOCK_MS (BullMQ's default
+      // is 30 s of lock plus 30 s between stall checks).
+      lockDuration: env.JOB_LOCK_MS,
+      stalledInterval: Math.max(1000, Math.floor(env.JOB_LOCK_MS / 2)),
+    },
   );
 
   worker.on("failed", (job, err) => {
@@ -82,17 +94,21 @@ async function main(): Promise<void> {
     const checkId = (job.data as { checkId?: string }).checkId;
     log.warn({ checkId, err, final: last }, "check job failed");
     if (!last || !checkId || err instanceof UnrecoverableError) return;
-    fail({ services }, checkId, "internal", FAILED_MESSAGE).catch((e) => log.error({ checkId, err: e }, "could not mark the check failed"));
+    // Retried while the database is down; if it stays down, the reconciler ends the check later.
+    fail({ services }, checkId, "internal", FAILED_MESSAGE, 0, Date.now() + env.CHECK_TIMEOUT_MS).catch((e) =>
+      log.error({ checkId, err: e }, "could not mark the check failed; the reconciler will"),
+    );
   });
   worker.on("error", (err) => log.error({ err }, "worker error"));
 
-  await services.queue.upsertJobScheduler(purgeExpiredJob.name, { every: purgeExpiredJob.everyMs }, { name: purgeExpiredJob.name, data: {} });
+  const stopSchedulers = keepSchedulers(services.queue, { reconcileEveryMs: env.RECONCILE_EVERY_MS }, log);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "worker stopping: finishing running checks");
+    stopSchedulers();
     const grace = setTimeout(() => shutdown.abort(), SHUTDOWN_GRACE_MS);
     try {
       await worker.close();

@@ -3,14 +3,18 @@
  *
  * A target that fails (refused, unreachable, hostile) is a result: the engine reports it and the
  * check ends `done`. A bad payload or a check that cannot be probed is an UnrecoverableError.
- * Only infrastructure errors (PostgreSQL, Redis) are thrown as they are, so BullMQ retries the
- * job; the last failed attempt marks the check `failed` (worker/main.ts).
+ * Only infrastructure errors are thrown as they are, so BullMQ retries the job; the last failed
+ * attempt marks the check `failed` (worker/main.ts). A database that is down is waited for
+ * (retries with backoff until the check's deadline) rather than failing the check; past the
+ * deadline the reconciler ends it (lib/checks/reconcile-checks.ts).
  */
 import { UnrecoverableError, type Job } from "bullmq";
 import { runCheck, type CheckReport, type ProbeEvent, type ProbeOptionsInput } from "@/lib/probe";
 import { runCheckJob } from "@/lib/queue/jobs";
 import { recordCheckEvent } from "@/lib/checks/record-check-event";
 import { EventWriter } from "./event-writer";
+import { retryWhileDown } from "@/lib/checks/retry-while-down";
+import { beatCheckHeart, startCheckRun } from "@/lib/checks/start-check-run";
 import { targetOf } from "@/lib/checks/build-check-view";
 import { policyOf } from "@/lib/checks/validate-target";
 import { isAllowedPort } from "@/lib/security/target-policy";
@@ -27,6 +31,8 @@ export interface ProbeSettings {
 
 export interface RunCheckDeps {
   services: Pick<CheckServices, "db" | "redis" | "settings" | "log">;
+  /** Default HEARTBEAT_EVERY_MS. */
+  heartbeatEveryMs?: number;
   probe: ProbeSettings;
   /** Aborted on shutdown after the grace period. */
   shutdownSignal: AbortSignal;
@@ -36,15 +42,21 @@ export interface RunCheckDeps {
 
 export const FAILED_MESSAGE = "The check could not be completed because of a problem on our side. Please try again.";
 
+/** How long a job waits for an unreachable database before it lets BullMQ retry it. */
+const START_RETRY_MS = 30_000;
+/** The worker's sign of life on a running check (Check.heartbeatAt). */
+export const HEARTBEAT_EVERY_MS = 5_000;
+
 export function createRunCheckHandler(deps: RunCheckDeps) {
   return async function handleRunCheck(job: Job): Promise<void> {
     const parsed = runCheckJob.payload.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`bad run-check payload: ${parsed.error.message}`);
     const { checkId } = parsed.data;
     const { db } = deps.services;
-    const log = deps.services.log.child({ checkId, jobId: job.id, attempt: job.attemptsMade + 1 });
+    const log = deps.services.log.child({ checkId, jobId: job.id });
+    const whileDown = { until: Date.now() + START_RETRY_MS, signal: deps.shutdownSignal };
 
-    const check = await db.check.findUnique({ where: { id: checkId } });
+    const check = await retryWhileDown(() => db.check.findUnique({ where: { id: checkId } }), whileDown);
     if (!check) throw new UnrecoverableError(`no check ${checkId}`);
     if (check.status === "done" || check.status === "failed") {
       log.info({ status: check.status }, "check already finished; nothing to do");
@@ -55,26 +67,32 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
       await fail(deps, checkId, "target_refused", `Port ${refusedPort} may not be tested.`);
       throw new UnrecoverableError(`port ${refusedPort} refused`);
     }
-    if (job.attemptsMade > 0) await forgetPartialResults(deps, checkId);
+    const run = await retryWhileDown(() => startCheckRun(deps.services, checkId, { runMs: deps.probe.checkTimeoutMs }), whileDown);
+    if (!run.started) {
+      log.info({ status: run.status }, "check already finished; nothing to do");
+      return;
+    }
+    const runLog = log.child({ attempt: run.attempt });
+    if (run.rerun) runLog.warn("the check's earlier run was lost; starting a clean attempt");
 
     const started = Date.now();
     const t = () => Date.now() - started;
-    await recordCheckEvent(deps.services, checkId, { type: "status", t: 0, status: "running" });
-    log.info({ target: check.target, ports: check.ports }, "probe started");
+    runLog.info({ target: check.target, ports: check.ports }, "probe started");
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error("check timeout")), deps.probe.checkTimeoutMs);
     const onShutdown = () => controller.abort(new Error("worker shutting down"));
     deps.shutdownSignal.addEventListener("abort", onShutdown, { once: true });
+    const heartbeat = setInterval(() => void beatCheckHeart(deps.services, checkId).catch(() => {}), deps.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
+    const writer = new EventWriter(deps.services, checkId, { until: run.deadlineAt.getTime(), log: runLog });
+    const events = runCheck(targetOf(check), {
+      ...deps.probe.base,
+      ports: check.ports,
+      addressPolicy: policyOf(deps.services.settings),
+      signal: controller.signal,
+      ...(deps.serverSlots ? { acquireServerSlot: slotAcquirer(deps.serverSlots, controller, runLog) } : {}),
+    });
     try {
-      const events = runCheck(targetOf(check), {
-        ...deps.probe.base,
-        ports: check.ports,
-        addressPolicy: policyOf(deps.services.settings),
-        signal: controller.signal,
-        ...(deps.serverSlots ? { acquireServerSlot: slotAcquirer(deps.serverSlots, controller.signal, log) } : {}),
-      });
-      const writer = new EventWriter(deps.services, checkId);
       let sawDone = false;
       for (;;) {
         let step: IteratorResult<ProbeEvent, CheckReport>;
@@ -82,9 +100,9 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
           step = await events.next();
         } catch (e) {
           // The engine reports misbehaving servers as data: a throw here is a bug or a refused input.
-          log.error({ err: e }, "probe engine failed");
+          runLog.error({ err: e }, "probe engine failed");
           await writer.drain();
-          await fail(deps, checkId, "probe_error", "The probe stopped unexpectedly; the check could not be completed.", t());
+          await fail(deps, checkId, "probe_error", "The probe stopped unexpectedly; the check could not be completed.", t(), run.deadlineAt.getTime());
           throw new UnrecoverableError(`probe engine failed: ${e instanceof Error ? e.message : String(e)}`);
         }
         if (step.done) {
@@ -95,12 +113,16 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
         writer.push(step.value);
         if (step.value.type === "done") {
           sawDone = true;
-          log.info({ verdict: step.value.report.verdict, ms: t() }, "probe done");
+          runLog.info({ verdict: step.value.report.verdict, ms: t() }, "probe done");
         }
       }
     } finally {
+      // Every way out stops the probe: no engine keeps talking to a server after its job ended.
       clearTimeout(timer);
+      clearInterval(heartbeat);
       deps.shutdownSignal.removeEventListener("abort", onShutdown);
+      if (!controller.signal.aborted) controller.abort(new Error("check handler ended"));
+      await events.return(undefined as never).catch(() => {});
     }
   };
 }
@@ -110,10 +132,15 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
  * until the server has a free slot or the check is aborted (its timeout, a shutdown); the engine
  * then finds the signal aborted and reports the server as cancelled without connecting.
  */
-function slotAcquirer(slots: ServerSlots, signal: AbortSignal, log: Logger) {
+function slotAcquirer(slots: ServerSlots, controller: AbortController, log: Logger) {
   return async (ip: string, port: number): Promise<() => Promise<void>> => {
     const lease = await slots.acquire(ip, {
-      signal,
+      signal: controller.signal,
+      onLost: () => {
+        // Another worker may take the server now: stop, rather than probe it twice at once.
+        log.error({ ip, port }, "server slot lost (Redis unreachable or wiped); stopping the probe");
+        controller.abort(new Error("server slot lost"));
+      },
       onWaiting: ({ waitedMs }) => log.info({ ip, port, waitedMs }, "waiting for a free slot on the server"),
       onError: (err) => log.warn({ ip, port, err }, "server slot: Redis failed; trying again"),
     });
@@ -128,12 +155,10 @@ function slotAcquirer(slots: ServerSlots, signal: AbortSignal, log: Logger) {
   };
 }
 
-/** A retried attempt probes again from the start: the partial rows of the failed one go. */
-async function forgetPartialResults(deps: RunCheckDeps, checkId: string): Promise<void> {
-  const { db } = deps.services;
-  await db.$transaction([db.checkCase.deleteMany({ where: { checkId } }), db.checkServer.deleteMany({ where: { checkId } })]);
-}
-
-export async function fail(deps: Pick<RunCheckDeps, "services">, checkId: string, code: string, message: string, t = 0): Promise<void> {
-  await recordCheckEvent(deps.services, checkId, { type: "failed", t, error: { code, message } });
+/**
+ * Ends a check `failed`: retried while the database is down, until `until` (default: a minute);
+ * a check that finished meanwhile is left as it is (its terminal event is final).
+ */
+export async function fail(deps: Pick<RunCheckDeps, "services">, checkId: string, code: string, message: string, t = 0, until = Date.now() + 60_000): Promise<void> {
+  await retryWhileDown(() => recordCheckEvent(deps.services, checkId, { type: "failed", t, error: { code, message } }), { until });
 }

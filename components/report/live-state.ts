@@ -97,7 +97,10 @@ export function applyEvent(state: LiveState, e: CheckStreamEvent): LiveState {
       return { ...state, servers: upsert(state.servers, e.server, () => fromKey(e.server), (x) => ({ ...x, report: e.report, cases: e.report.cases, activity: null })) };
     case "done":
       return { ...state, status: "done", finished: true };
+    case "attempt":
+      // A new run: what the lost run showed is void.
+      return { ...state, status: "running", queuePosition: null, servers: [], finished: false, error: null };
   }
 }
 
-export const STREAM_EVENT_TYPES: CheckStreamEvent["type"][] = ["status", "resolved", "connected", "reply", "case-result", "server-done", "done", "failed"];
+export const STREAM_EVENT_TYPES: CheckStreamEvent["type"][] = ["status", "attempt", "resolved", "connected", "reply", "case-result", "server-done", "done", "failed"];

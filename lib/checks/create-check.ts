@@ -3,7 +3,9 @@
  * one, take a point of the per-target limit, store the check, queue it.
  *
  * Reuse rules (issue 4's per-target cool-down):
- * - a queued or running check of the same target and ports is always reused (no second probe);
+ * - a queued or running check of the same target and ports is reused (no second probe) while it
+ *   is alive: before its deadline, with its job in the queue or a worker's heartbeat fresh; one
+ *   that is not is ended (`failed`, superseded) and a new check takes its place;
  * - a finished one younger than the reuse window is reused, unless `fresh` is asked and the
  *   latest check is older than the cool-down;
  * - failed checks are never reused.
@@ -21,6 +23,7 @@ import { getCheckServices, type CheckServices, type CheckSettings } from "./serv
 import { validateTarget } from "./validate-target";
 import { getCheck } from "./get-check";
 import { recordCheckEvent } from "./record-check-event";
+import { HEARTBEAT_STALE_MS } from "./reconcile-checks";
 import type { CheckView } from "./types";
 
 export const createCheckInput = z
@@ -30,6 +33,8 @@ export const createCheckInput = z
     fresh: z.boolean().optional(),
   })
   .strict();
+
+const SUPERSEDED_MESSAGE = "This check stopped making progress; a new check of the same target replaced it.";
 
 /** How long a request waits for a database connection, and at most holds the per-target lock. */
 const LOCK_WAIT_MS = 5_000;
@@ -64,8 +69,13 @@ export async function createCheck(
     if (view) return { check: { ...view, reused: true }, created: false, rateLimitHeaders: {} };
     throw new Error(`check ${decided.reuse} vanished while being reused`);
   }
-  const { id, rateLimitHeaders } = decided;
+  const { id, rateLimitHeaders, superseded } = decided;
   const log = services.log.child({ checkId: id });
+  if (superseded) {
+    await recordCheckEvent(services, superseded, { type: "failed", t: 0, error: { code: "internal", message: SUPERSEDED_MESSAGE } }).catch((err: unknown) =>
+      log.warn({ err, superseded }, "could not end the stuck check; the reconciler will"),
+    );
+  }
   try {
     await recordCheckEvent(services, id, { type: "status", t: 0, status: "queued" });
     await enqueueCheck(services.queue, { checkId: id });
@@ -93,14 +103,21 @@ async function reuseOrInsert(
   ports: number[],
   fresh: boolean,
   clientIp: string,
-): Promise<{ reuse: string } | { id: string; rateLimitHeaders: Record<string, string> }> {
+): Promise<{ reuse: string } | { id: string; rateLimitHeaders: Record<string, string>; superseded: string | null }> {
   const { db, settings } = services;
+  const now = Date.now();
   const lockKey = `check:${target.name}:${ports.join(",")}`;
   return db.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`;
       const recent = await findReusable(tx, settings, target.name, ports, fresh);
-      if (recent) return { reuse: recent };
+      let superseded: string | null = null;
+      if (recent && "open" in recent) {
+        if (await isAlive(services, recent.open, now)) return { reuse: recent.open.id };
+        superseded = recent.open.id;
+      } else if (recent) {
+        return { reuse: recent.done };
+      }
       const rateLimitHeaders = await services.limiters.targetChecks.consume(target.name);
       const id = newCheckId();
       await tx.check.create({
@@ -114,13 +131,16 @@ async function reuseOrInsert(
           ports,
           schemaVersion: REPORT_SCHEMA_VERSION,
           clientIpHash: hashClientIp(clientIp, settings.ipHashSecret),
+          deadlineAt: new Date(now + settings.queueTimeoutMs + settings.checkTimeoutMs),
         },
       });
-      return { id, rateLimitHeaders };
+      return { id, rateLimitHeaders, superseded };
     },
     { maxWait: LOCK_WAIT_MS, timeout: LOCK_HOLD_MS },
   );
 }
+
+type OpenCheck = { id: string; status: string; deadlineAt: Date | null; heartbeatAt: Date | null; createdAt: Date };
 
 async function findReusable(
   db: Pick<Prisma.TransactionClient, "check">,
@@ -128,16 +148,30 @@ async function findReusable(
   target: string,
   ports: number[],
   fresh: boolean,
-): Promise<string | null> {
+): Promise<{ done: string } | { open: OpenCheck } | null> {
   const latest = await db.check.findFirst({
     where: { target, ports: { equals: ports }, status: { not: "failed" } },
     orderBy: { createdAt: "desc" },
-    select: { id: true, status: true, createdAt: true },
+    select: { id: true, status: true, createdAt: true, deadlineAt: true, heartbeatAt: true },
   });
   if (!latest) return null;
-  if (latest.status === "queued" || latest.status === "running") return latest.id;
+  if (latest.status === "queued" || latest.status === "running") return { open: latest };
   const age = Date.now() - latest.createdAt.getTime();
   if (age >= settings.reuseWindowMs) return null;
   if (fresh && age >= settings.freshCooldownMs) return null;
-  return latest.id;
+  return { done: latest.id };
+}
+
+/**
+ * Whether a queued or running check will still end by itself: before its deadline, and either
+ * just created, or its job is in the queue, or its worker's heartbeat is fresh.
+ */
+async function isAlive(services: CheckServices, check: OpenCheck, now: number): Promise<boolean> {
+  if (check.deadlineAt && check.deadlineAt.getTime() <= now) return false;
+  if (now - check.createdAt.getTime() < services.settings.reconcileGraceMs) return true;
+  if (check.status === "running" && check.heartbeatAt && now - check.heartbeatAt.getTime() < HEARTBEAT_STALE_MS) return true;
+  const job = await services.queue.getJob(check.id);
+  if (!job) return false;
+  const state = await job.getState();
+  return state !== "failed" && state !== "completed" && state !== "unknown";
 }

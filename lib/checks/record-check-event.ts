@@ -1,12 +1,18 @@
 /**
  * Writes one event of a check: its effect on the report rows, the event itself (numbered), then
  * the live stream. PostgreSQL comes first, so whatever a live viewer sees is already stored;
- * an event that reached PostgreSQL but not Redis (a crash in between) is filled in from
- * PostgreSQL by the reader (lib/checks/stream-check-events.ts).
+ * an event that reached PostgreSQL but not Redis (a crash in between, or Redis down: the live
+ * append is best-effort) is filled in from PostgreSQL by the reader
+ * (lib/checks/stream-check-events.ts).
+ *
+ * A finished check is final: once `done` or `failed` is stored, later events of the check (a
+ * worker that lost its job to the reconciler, a retried write) are dropped, so a check has
+ * exactly one terminal event.
  */
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { CaseResult, ProbeEvent, ServerReport } from "@/lib/probe/types";
 import type { Db } from "@/lib/db/create-db";
+import type { Logger } from "@/lib/logger";
 import { appendToStream, checkStreamKey } from "@/lib/events/check-stream";
 import type { CheckServices } from "./services";
 import type { CheckStreamEvent } from "./types";
@@ -16,48 +22,57 @@ type Json = Prisma.InputJsonValue;
 
 const json = (v: unknown): Json => v as Json;
 
-/** Records `event` for check `checkId`; returns its number (the SSE id). */
-export async function recordCheckEvent(
-  services: Pick<CheckServices, "db" | "redis" | "settings">,
-  checkId: string,
-  event: CheckStreamEvent,
-): Promise<number> {
+type RecordServices = Pick<CheckServices, "db" | "redis" | "settings"> & { log?: Logger };
+
+/** Records `event` for check `checkId`; returns its number (the SSE id), or null when the check had already finished. */
+export async function recordCheckEvent(services: RecordServices, checkId: string, event: CheckStreamEvent): Promise<number | null> {
   const [seq] = await recordCheckEvents(services, checkId, [event]);
-  return seq!;
+  return seq ?? null;
 }
 
 /**
  * Records several events in order, in one transaction and one Redis round trip (the worker
- * writes whatever the engine produced while the previous batch was being written).
+ * writes whatever the engine produced while the previous batch was being written). Returns the
+ * numbers of the events stored (none when the check had already finished). Throws when
+ * PostgreSQL fails; a Redis failure is logged and not thrown (viewers read PostgreSQL).
  */
-export async function recordCheckEvents(
-  services: Pick<CheckServices, "db" | "redis" | "settings">,
-  checkId: string,
-  events: CheckStreamEvent[],
-): Promise<number[]> {
+export async function recordCheckEvents(services: RecordServices, checkId: string, events: CheckStreamEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
   const seqs = await storeCheckEvents(services.db, checkId, events);
-  await appendToStream(
-    services.redis,
-    checkStreamKey(services.settings.redisPrefix, checkId),
-    events.map((e, i) => ({ seq: seqs[i]!, data: JSON.stringify(e) })),
-    { maxLen: services.settings.streamMaxLen, ttlSeconds: services.settings.streamTtlSeconds },
-  );
+  if (seqs.length === 0) return seqs;
+  try {
+    await appendToStream(
+      services.redis,
+      checkStreamKey(services.settings.redisPrefix, checkId),
+      seqs.map((seq, i) => ({ seq, data: JSON.stringify(events[i]) })),
+      { maxLen: services.settings.streamMaxLen, ttlSeconds: services.settings.streamTtlSeconds },
+    );
+  } catch (err) {
+    services.log?.warn({ checkId, err, events: seqs.length }, "live stream append failed; viewers will read the events from PostgreSQL");
+  }
   return seqs;
 }
 
+export const isTerminalStatus = (status: string): boolean => status === "done" || status === "failed";
+
+/**
+ * Stores events in one transaction that holds the check's row lock: numbers them after the
+ * check's `lastSeq`, applies each to the report rows, inserts them. Events at and after a
+ * terminal one are stored only while the check is not finished; returns the numbers stored.
+ */
 export async function storeCheckEvents(db: Db, checkId: string, events: CheckStreamEvent[]): Promise<number[]> {
   return db.$transaction(async (tx) => {
-    const { lastSeq } = await tx.check.update({
-      where: { id: checkId },
-      data: { lastSeq: { increment: events.length } },
-      select: { lastSeq: true },
-    });
-    const first = lastSeq - events.length + 1;
-    const seqs = events.map((_, i) => first + i);
-    for (const [i, event] of events.entries()) await applyEvent(tx, checkId, event, seqs[i]!);
+    const [row] = await tx.$queryRaw<{ status: string; last_seq: number }[]>`SELECT status, last_seq FROM checks WHERE id = ${checkId} FOR UPDATE`;
+    if (!row) throw Object.assign(new Error(`no check ${checkId}`), { code: "P2025" });
+    if (isTerminalStatus(row.status)) return [];
+    const end = events.findIndex((e) => e.type === "done" || e.type === "failed");
+    const kept = end >= 0 ? events.slice(0, end + 1) : events;
+    const first = row.last_seq + 1;
+    const seqs = kept.map((_, i) => first + i);
+    await tx.check.update({ where: { id: checkId }, data: { lastSeq: row.last_seq + kept.length } });
+    for (const [i, event] of kept.entries()) await applyEvent(tx, checkId, event, seqs[i]!);
     await tx.checkEvent.createMany({
-      data: events.map((event, i) => ({ checkId, seq: seqs[i]!, type: event.type, data: json(storedForm(event)) })),
+      data: kept.map((event, i) => ({ checkId, seq: seqs[i]!, type: event.type, data: json(storedForm(event)) })),
     });
     return seqs;
   });

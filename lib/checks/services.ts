@@ -25,6 +25,12 @@ export interface CheckSettings {
   streamMaxLen: number;
   streamTtlSeconds: number;
   keepAliveMs: number;
+  /** Longest a check may run once a worker starts it (CHECK_TIMEOUT_MS). */
+  checkTimeoutMs: number;
+  /** Longest a check may wait in the queue (CHECK_QUEUE_TIMEOUT_MS). */
+  queueTimeoutMs: number;
+  /** A queued or running check whose job is missing this long is re-enqueued or failed. */
+  reconcileGraceMs: number;
 }
 
 export interface CheckServices {
@@ -50,11 +56,15 @@ export function settingsFromEnv(env: Env): CheckSettings {
     streamMaxLen: env.STREAM_MAXLEN,
     streamTtlSeconds: env.STREAM_TTL_SECONDS,
     keepAliveMs: env.SSE_KEEPALIVE_SECONDS * 1000,
+    checkTimeoutMs: env.CHECK_TIMEOUT_MS,
+    queueTimeoutMs: env.CHECK_QUEUE_TIMEOUT_MS,
+    reconcileGraceMs: env.RECONCILE_GRACE_MS,
   };
 }
 
 export function createCheckServices(env: Env, name = "web"): CheckServices {
-  const redis = createRedis({ url: env.REDIS_URL, role: "request", name: `relaycheck-${name}` });
+  const log = createLogger({ level: env.LOG_LEVEL, name });
+  const redis = createRedis({ url: env.REDIS_URL, role: "request", name: `relaycheck-${name}`, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, log });
   return {
     db: createDb({ url: env.DATABASE_URL }),
     redis,
@@ -71,7 +81,7 @@ export function createCheckServices(env: Env, name = "web"): CheckServices {
       keyReadsPerMinute: env.RATE_LIMIT_KEY_READS_PER_MINUTE,
     }),
     settings: settingsFromEnv(env),
-    log: createLogger({ level: env.LOG_LEVEL, name }),
+    log,
   };
 }
 

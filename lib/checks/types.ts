@@ -63,7 +63,12 @@ export interface PendingServer {
 export type CheckStreamEvent =
   | ProbeEvent
   | { type: "status"; t: number; status: CheckStatus }
-  | { type: "failed"; t: number; error: { code: string; message: string } };
+  | { type: "failed"; t: number; error: { code: string; message: string } }
+  /**
+   * A new run of the check begins (its earlier run was lost with its worker): what viewers saw
+   * of the earlier run is void; the events after this one are the new run's.
+   */
+  | { type: "attempt"; t: number; attempt: number; reason: string };
 
 export interface CheckHistoryItem {
   id: string;

@@ -1,9 +1,9 @@
 /**
  * The per-server semaphore against the real Redis that `npm test` prepared: two acquirers, the
- * limit, release, lease expiry (a crashed holder), abort while waiting.
+ * limit, release, lease renewal and expiry (a dead holder), a wiped lease, abort while waiting.
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Redis } from "ioredis";
 import { createServerSlots, type ServerSlotsOptions } from "./server-slots";
 
@@ -69,18 +69,57 @@ describe("server slots", () => {
     await Promise.all(leases.map((l) => l.release()));
   });
 
-  it("frees a slot whose holder never releases it once its lease expires", async () => {
-    const s = slots({ leaseMs: 200 });
-    const crashed = await s.acquire("192.0.2.4");
-    expect(crashed.acquired).toBe(true);
+  it("frees the slot of a holder that stops renewing (a dead worker) once its lease expires, and tells that holder", async () => {
+    // The dead holder's own connection goes away: its renewals fail, as a killed worker's would.
+    const deadConnection = new Redis(process.env[REDIS_URL_ENV]!, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    deadConnection.on("error", () => {});
+    const key = `${prefix}:${++n}`;
+    const options = { prefix: key, limit: 1, leaseMs: 300, minPollMs: 5, maxPollMs: 20 };
+    let lostCalls = 0;
+    const dead = await createServerSlots(deadConnection, options).acquire("192.0.2.4", { onLost: () => lostCalls++ });
+    expect(dead.acquired).toBe(true);
+    deadConnection.disconnect();
     let waits = 0;
-    const next = await s.acquire("192.0.2.4", { onWaiting: () => waits++ });
+    const next = await createServerSlots(redis, options).acquire("192.0.2.4", { onWaiting: () => waits++ });
     expect(next.acquired).toBe(true);
     expect(waits).toBeGreaterThan(0);
-    expect(await crashed.release()).toBe(false); // already expired and taken over
+    await vi.waitFor(() => expect(lostCalls).toBe(1));
     await next.release();
     // The key goes with its last lease.
-    expect(await redis.exists(`${prefix}:${n}:192.0.2.4`)).toBe(0);
+    expect(await redis.exists(`${key}:192.0.2.4`)).toBe(0);
+  });
+
+  it("keeps a lease that its holder renews, well past leaseMs", async () => {
+    const s = slots({ leaseMs: 150 });
+    const holder = await s.acquire("192.0.2.6");
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 600);
+    const other = await s.acquire("192.0.2.6", { signal: controller.signal });
+    clearTimeout(timer);
+    expect(other.acquired).toBe(false); // 4 lease periods later the holder still has it
+    expect(await holder.release()).toBe(true);
+  });
+
+  it("takes its slot again when Redis lost the lease (data wiped) and a slot is free", async () => {
+    const s = slots({ leaseMs: 300 });
+    let lost = 0;
+    const holder = await s.acquire("192.0.2.7", { onLost: () => lost++ });
+    await redis.del(`${prefix}:${n}:192.0.2.7`);
+    await vi.waitFor(async () => expect(await s.held("192.0.2.7")).toBe(1));
+    expect(lost).toBe(0);
+    expect(await holder.release()).toBe(true);
+  });
+
+  it("reports the lease lost when Redis lost it and another holder took the slot", async () => {
+    const s = slots({ leaseMs: 300 });
+    let lost = 0;
+    const holder = await s.acquire("192.0.2.8", { onLost: () => lost++ });
+    // In one step, as a wiped Redis and a quicker worker would leave it: the slot is someone else's.
+    const key = `${prefix}:${n}:192.0.2.8`;
+    await redis.multi().del(key).zadd(key, Date.now() + 60_000, "other-holder").exec();
+    await vi.waitFor(() => expect(lost).toBe(1));
+    expect(await holder.release()).toBe(false);
+    await redis.del(key);
   });
 
   it("stops waiting when the signal aborts, holding nothing", async () => {

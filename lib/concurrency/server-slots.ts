@@ -6,8 +6,11 @@
  *
  * Each address is a sorted set `${prefix}:${ip}` of leases: member = a random token, score = the
  * lease's expiry (Redis's own clock). Acquiring drops expired leases and adds one if fewer than
- * `limit` remain, in one Lua script (atomic). A lease lasts `leaseMs` (the engine's per-server
- * time budget plus a margin), so a worker that crashes while holding a slot frees it at expiry.
+ * `limit` remain, in one Lua script (atomic). A lease is short (`leaseMs`, seconds) and renewed
+ * by its holder every third of it, so a worker that dies while holding a slot frees it within
+ * `leaseMs`. A renewal that finds its lease gone (Redis lost its data) takes a slot again if one
+ * is free; a lease that can be neither renewed nor taken again before it expires is lost, and the
+ * holder is told (`onLost`) so it stops probing: a server is never probed by two holders at once.
  * Waiters poll with a growing, jittered backoff until they get a slot or their signal aborts.
  */
 import { randomBytes } from "node:crypto";
@@ -33,7 +36,27 @@ export interface AcquireOptions {
   waitingEveryMs?: number;
   /** Called when Redis fails during an attempt; the waiter keeps trying until its signal aborts. */
   onError?: (error: unknown) => void;
+  /** Called once if the lease, once held, could not be kept (its holder must stop probing). */
+  onLost?: () => void;
 }
+
+/**
+ * KEYS[1] = the address's set; ARGV = limit, leaseMs, token. Extends the lease of `token`, or
+ * takes a slot again for it when it vanished and one is free. Returns 1 (held) or 0 (lost).
+ */
+const RENEW_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+end
+local expiry = now + tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], expiry, ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], math.max(expiry, tonumber(last[2])))
+return 1
+`;
 
 export interface SlotLease {
   /** False when the signal aborted before a slot was free: nothing is held. */
@@ -99,7 +122,7 @@ export function createServerSlots(redis: Redis, options: ServerSlotsOptions): Se
         } catch (e) {
           onError?.(e);
         }
-        if (ok) return heldLease(redis, key, token);
+        if (ok) return heldLease(redis, key, token, options, acquireOptions);
         const waited = performance.now() - started;
         if (waited >= nextNotice) {
           onWaiting?.({ ip, waitedMs: Math.round(waited), attempts });
@@ -119,11 +142,34 @@ export function createServerSlots(redis: Redis, options: ServerSlotsOptions): Se
   };
 }
 
-function heldLease(redis: Redis, key: string, token: string): SlotLease {
+function heldLease(redis: Redis, key: string, token: string, options: ServerSlotsOptions, acquireOptions: AcquireOptions): SlotLease {
   let released: Promise<boolean> | null = null;
+  let lost = false;
+  let heldUntil = Date.now() + options.leaseMs;
+  const renew = async () => {
+    if (released || lost) return;
+    let held: boolean | null = null;
+    try {
+      const r = await withTimeout(redis.eval(RENEW_SCRIPT, 1, key, String(options.limit), String(options.leaseMs), token), REDIS_ATTEMPT_TIMEOUT_MS);
+      held = r === 1;
+    } catch (e) {
+      acquireOptions.onError?.(e);
+    }
+    if (released || lost) return;
+    if (held) heldUntil = Date.now() + options.leaseMs;
+    // Not renewed: keep trying while the lease may still stand; past it, or taken by others, it is lost.
+    if (held === false || (held === null && Date.now() >= heldUntil)) {
+      lost = true;
+      clearInterval(timer);
+      acquireOptions.onLost?.();
+    }
+  };
+  const timer = setInterval(() => void renew(), Math.max(100, Math.floor(options.leaseMs / 3)));
+  timer.unref();
   return {
     acquired: true,
     release() {
+      clearInterval(timer);
       released ??= withTimeout(redis.zrem(key, token), REDIS_ATTEMPT_TIMEOUT_MS).then((n) => n === 1);
       return released;
     },

@@ -17,5 +17,14 @@ export const purgeExpiredJob = {
   everyMs: 10 * 60_000,
 } as const;
 
+/**
+ * Periodic: ends or re-enqueues checks that PostgreSQL says are queued or running but whose job
+ * vanished (Redis lost its data, a job failed without its final write) or whose deadline passed.
+ */
+export const reconcileChecksJob = {
+  name: "reconcile-checks",
+  payload: z.object({}).strict(),
+} as const;
+
 export type RunCheckPayload = z.infer<typeof runCheckJob.payload>;
-export type JobName = typeof runCheckJob.name | typeof purgeExpiredJob.name;
+export type JobName = typeof runCheckJob.name | typeof purgeExpiredJob.name | typeof reconcileChecksJob.name;

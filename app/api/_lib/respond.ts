@@ -27,8 +27,8 @@ export function errorResponse(e: unknown, route: string): Response {
   if (e instanceof AppError) {
     return json({ error: { code: e.code, message: e.message } }, STATUS[e.code], e.headers);
   }
-  if (isDatabaseDown(e)) {
-    logger.error({ err: e, route }, "database unreachable");
+  if (isDatabaseDown(e) || isRedisDown(e)) {
+    logger.error({ err: e, route }, isRedisDown(e) ? "Redis unreachable" : "database unreachable");
     return json({ error: { code: "unavailable", message: "The service is temporarily unavailable. Please try again shortly." } }, STATUS.unavailable);
   }
   logger.error({ err: e, route }, "unhandled error");
@@ -41,6 +41,12 @@ const DATABASE_DOWN = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
 function isDatabaseDown(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" && DATABASE_DOWN.has(code);
+}
+
+/** ioredis's errors for a Redis that is down, frozen or gone (command timeout, no connection). */
+function isRedisDown(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  return e.name === "MaxRetriesPerRequestError" || /^(Command timed out|Connection is closed|Stream isn't writeable)/.test(e.message);
 }
 
 /** Runs a handler and turns whatever it throws into an error response. */
