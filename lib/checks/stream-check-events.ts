@@ -42,7 +42,7 @@ export async function* streamCheckEvents(
   }
 
   // 2. Live, on a connection of our own (a blocked connection serves nobody else).
-  const reader: Redis = services.redis.duplicate({ maxRetriesPerRequest: null, connectionName: `relaycheck-sse:${settings.redisPrefix}` });
+  const reader: Redis = services.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined, connectionName: `relaycheck-sse:${settings.redisPrefix}` });
   reader.on("error", () => {});
   const stop = () => reader.disconnect();
   options.signal.addEventListener("abort", stop, { once: true });

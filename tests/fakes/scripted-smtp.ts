@@ -231,6 +231,9 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     };
     const hangUp = () => {
       release();
+      // The server is done with the session once it has said goodbye and closed its side (as
+      // Postfix's anvil counts it): the client's own FIN may come a moment later.
+      tracker.remove(socket);
       session.log.end ??= "server";
       session.closed = true;
       session.stream.end();

@@ -48,6 +48,10 @@ export interface RunningService {
   env: Record<string, string>;
   /** Output of the web server and the worker so far (for failure messages). */
   logs(): string;
+  /** Starts one more worker process (resolves when it is ready). */
+  startWorker(): Promise<void>;
+  /** Sends `signal` to every worker process started so far and waits until they have exited. */
+  killWorkers(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -105,21 +109,32 @@ export async function startService(options: StartServiceOptions = {}): Promise<R
     const web = spawn(process.execPath, [path.join(ROOT, "scripts", "serve-web.mjs")], { cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
     cleanups.push(() => stopProcess(web));
     const webReady = waitForLine(web, "web", output, /listening on http:\/\//);
-    if (options.worker !== false) {
+    const workers: ChildProcess[] = [];
+    const startWorker = async () => {
       const worker = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "worker", "main.ts")], {
         cwd: ROOT,
         env: childEnv,
         stdio: ["ignore", "pipe", "pipe", "ipc"],
       });
+      workers.push(worker);
       cleanups.push(() => stopProcess(worker));
-      await waitForReadyMessage(worker, "worker", output);
-    }
+      await waitForReadyMessage(worker, `worker${workers.length > 1 ? workers.length : ""}`, output);
+    };
+    if (options.worker !== false) await startWorker();
     await webReady;
 
     return {
       baseUrl: `http://127.0.0.1:${port}`,
       env,
       logs: () => output.join(""),
+      startWorker,
+      async killWorkers(signal = "SIGKILL") {
+        await Promise.all(
+          workers.map((w) =>
+            w.exitCode !== null || w.signalCode !== null ? undefined : new Promise<void>((resolve) => (w.once("exit", () => resolve()), w.kill(signal))),
+          ),
+        );
+      },
       stop: cleanup,
     };
   } catch (e) {
