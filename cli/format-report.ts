@@ -1,5 +1,5 @@
 import { adviseServer, DISPLAY_NAMES } from "../lib/advice";
-import type { CaseResult, CheckReport, ProbeEvent, ServerReport, Verdict } from "../lib/probe";
+import { escapeText, type CaseResult, type CheckReport, type ProbeEvent, type ServerReport, type Verdict } from "../lib/probe";
 
 export const VERDICT_LABEL: Record<Verdict, string> = {
   "open-relay": "OPEN RELAY",
@@ -7,6 +7,9 @@ export const VERDICT_LABEL: Record<Verdict, string> = {
   inconclusive: "INCONCLUSIVE",
   unreachable: "UNREACHABLE",
 };
+
+/** Text a server or DNS chose, made safe for a terminal. */
+const e = escapeText;
 
 const COLOR: Record<Verdict, string> = { "open-relay": "31", "not-open-relay": "32", inconclusive: "33", unreachable: "35" };
 const OUTCOME_COLOR: Record<CaseResult["outcome"], string> = { accepted: "31", rejected: "32", tempfail: "33", error: "35", skipped: "2" };
@@ -32,21 +35,26 @@ export function formatProgress(event: ProbeEvent): string | null {
   }
 }
 
-/** The human report: the verdict first, then each server, its cases as a table, findings. */
+/**
+ * The human report: the verdict first, then each server, its cases as a table, findings. Every
+ * text a server or DNS chose goes through escapeText (`e`) before it reaches the terminal: the
+ * report's own fields are escaped by the engine already, but a terminal is where an ESC or a bidi
+ * override would do harm, so this printer does not rely on that.
+ */
 export function formatReport(report: CheckReport, options: FormatOptions): string {
   const paint = (code: string, text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
   const out: string[] = [];
   const target = report.target.unicode ? `${report.target.name} (${report.target.unicode})` : report.target.name;
   out.push(`${paint(`1;${COLOR[report.verdict]}`, VERDICT_LABEL[report.verdict])}  ${target}`);
-  out.push(report.reason, "");
+  out.push(e(report.reason), "");
 
   const r = report.resolution;
   if (r.nullMx) out.push("DNS: null MX (the domain accepts no mail)");
   else if (r.mx.length) out.push(`DNS: MX ${r.mx.map((m) => `${m.preference} ${m.exchange}`).join(", ")}`);
   else if (r.implicitMx) out.push(`DNS: no MX record; the name's own address is used (implicit MX)`);
-  for (const x of r.refused) out.push(`Not tested: ${x.host} ${x.ip} port ${x.port}: ${x.reason}`);
-  for (const e of r.errors) out.push(`DNS: ${e}`);
-  for (const h of r.hosts.filter((h) => h.error)) out.push(`DNS: ${h.host}: ${h.error}`);
+  for (const x of r.refused) out.push(`Not tested: ${x.host} ${x.ip} port ${x.port}: ${e(x.reason)}`);
+  for (const error of r.errors) out.push(`DNS: ${e(error)}`);
+  for (const h of r.hosts.filter((h) => h.error)) out.push(`DNS: ${h.host}: ${e(h.error ?? "")}`);
   out.push("");
 
   for (const server of report.servers) out.push(...formatServer(server, options, paint), "");
@@ -58,17 +66,17 @@ function formatServer(s: ServerReport, options: FormatOptions, paint: (code: str
   const out: string[] = [];
   const where = `${s.host}${s.host === s.ip ? "" : ` [${s.ip}]`} port ${s.port}`;
   out.push(`${paint("1", where)}: ${paint(COLOR[s.verdict], VERDICT_LABEL[s.verdict].toLowerCase())}`);
-  out.push(`  ${s.reason}`);
-  if (s.banner !== null) out.push(`  Greeting: ${s.greetingCode} ${s.banner.split("\n")[0]}`);
-  if (s.ehloName) out.push(`  EHLO name: ${s.ehloName}${s.usedHelo ? " (HELO only)" : ""}; extensions: ${s.extensions.join(", ") || "none"}`);
+  out.push(`  ${e(s.reason)}`);
+  if (s.banner !== null) out.push(`  Greeting: ${s.greetingCode} ${e(s.banner.split("\n")[0]!)}`);
+  if (s.ehloName) out.push(`  EHLO name: ${e(s.ehloName)}${s.usedHelo ? " (HELO only)" : ""}; extensions: ${e(s.extensions.join(", ")) || "none"}`);
   if (s.tls && !s.tls.error) {
-    out.push(`  TLS: ${s.tls.protocol} ${s.tls.cipher}; certificate ${s.tls.subject ?? "?"}, issuer ${s.tls.issuer ?? "?"}, valid to ${s.tls.validTo ?? "?"}${s.tls.hostnameMatch === false ? ", does not match the host name" : ""}`);
+    out.push(`  TLS: ${s.tls.protocol} ${s.tls.cipher}; certificate ${e(s.tls.subject ?? "?")}, issuer ${e(s.tls.issuer ?? "?")}, valid to ${s.tls.validTo ?? "?"}${s.tls.hostnameMatch === false ? ", does not match the host name" : ""}`);
   } else if (s.tls?.error) {
-    out.push(`  TLS: failed: ${s.tls.error}`);
+    out.push(`  TLS: failed: ${e(s.tls.error)}`);
   } else if (s.status === "ok") {
     out.push(`  TLS: ${s.starttls.offered ? "offered, not used" : "not offered"}`);
   }
-  if (s.ptr.length || s.ptrMatches !== null) out.push(`  PTR: ${s.ptr.join(", ") || "none"}${s.ptrMatches ? " (matches)" : ""}`);
+  if (s.ptr.length || s.ptrMatches !== null) out.push(`  PTR: ${e(s.ptr.join(", ")) || "none"}${s.ptrMatches ? " (matches)" : ""}`);
   if (s.cases.length) {
     out.push("");
     const rows = s.cases.map((c) => [
@@ -76,7 +84,7 @@ function formatServer(s: ServerReport, options: FormatOptions, paint: (code: str
       `<${c.mailFrom}>`,
       `<${c.rcptTo}>`,
       c.outcome + (c.outcome === "accepted" && !c.evidence && c.group !== "baseline" ? "*" : ""),
-      c.reply ? `${c.stage === "mail" ? "MAIL " : ""}${c.reply.code} ${c.reply.enhanced ?? ""} ${c.reply.text.split("\n")[0]}`.replace(/\s+/g, " ").trim() : (c.note ?? ""),
+      e(c.reply ? `${c.stage === "mail" ? "MAIL " : ""}${c.reply.code} ${c.reply.enhanced ?? ""} ${c.reply.text.split("\n")[0]}`.replace(/\s+/g, " ").trim() : (c.note ?? "")),
     ]);
     const header = ["case", "MAIL FROM", "RCPT TO", "outcome", "reply"];
     const widths = header.map((h, i) => Math.min(44, Math.max(h.length, ...rows.map((row) => row[i]!.length))));
@@ -94,12 +102,12 @@ function formatServer(s: ServerReport, options: FormatOptions, paint: (code: str
   }
   const advice = adviseServer(s);
   if (advice.software) {
-    out.push("", `  Software: ${DISPLAY_NAMES[advice.software.name]} (${advice.software.confidence} confidence: ${advice.software.evidence.join(" ")})`);
+    out.push("", `  Software: ${DISPLAY_NAMES[advice.software.name]} (${advice.software.confidence} confidence: ${e(advice.software.evidence.join(" "))})`);
   }
   if (advice.items.length) {
     out.push("", "  Advice:");
     for (const item of advice.items) {
-      out.push(`  - [${item.severity}] ${item.title}`, ...wrap(item.detail, "      "));
+      out.push(`  - [${item.severity}] ${e(item.title)}`, ...wrap(e(item.detail), "      "));
       if (item.fix) {
         out.push(`      How to fix it on ${item.fix.software}:`);
         item.fix.steps.forEach((step, i) => out.push(...wrap(`${i + 1}. ${step}`, "        ")));
@@ -109,7 +117,7 @@ function formatServer(s: ServerReport, options: FormatOptions, paint: (code: str
   }
   if (options.transcript) {
     out.push("", "  Transcript:");
-    for (const l of s.transcript) out.push(`  ${String(l.session).padStart(2)} ${l.t.toFixed(1).padStart(8)} ms ${l.dir === "client" ? "C:" : l.dir === "server" ? "S:" : "--"} ${l.line}`);
+    for (const l of s.transcript) out.push(`  ${String(l.session).padStart(2)} ${l.t.toFixed(1).padStart(8)} ms ${l.dir === "client" ? "C:" : l.dir === "server" ? "S:" : "--"} ${e(l.line)}`);
     if (s.transcriptTruncated) out.push("  (transcript truncated)");
   }
   return out;

@@ -9,6 +9,15 @@ describe("parseEnv", () => {
     expect(env).toMatchObject({ REDIS_URL: "redis://127.0.0.1:6379", PORT: 3000, TRUST_PROXY: 0, RELAYCHECK_ALLOW_TARGETS: [], WORKER_CONCURRENCY: 4 });
     expect(env).toMatchObject({ RELAYCHECK_MAX_CHECKS_PER_SERVER: 1, RATE_LIMIT_KEY_POINTS: 200, RATE_LIMIT_KEY_WINDOW_SECONDS: 600, RATE_LIMIT_KEY_READS_PER_MINUTE: 6000 });
     expect(env.RELAYCHECK_EHLO_NAME).toBeUndefined();
+    expect(env.RATE_LIMIT_IPV6_PREFIX).toBe(64);
+  });
+
+  it.each([
+    ["32", 32],
+    ["48", 48],
+    ["128", 128],
+  ])("RATE_LIMIT_IPV6_PREFIX=%s → %i", (value, bits) => {
+    expect(parseEnv({ ...base, RATE_LIMIT_IPV6_PREFIX: value }).RATE_LIMIT_IPV6_PREFIX).toBe(bits);
   });
 
   it("parses lists, numbers and TRUST_PROXY", () => {
@@ -28,6 +37,10 @@ describe("parseEnv", () => {
     [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY"],
     [{ RELAYCHECK_MAX_CHECKS_PER_SERVER: "0" }, "RELAYCHECK_MAX_CHECKS_PER_SERVER"],
     [{ RATE_LIMIT_KEY_POINTS: "many" }, "RATE_LIMIT_KEY_POINTS"],
+    [{ RATE_LIMIT_IPV6_PREFIX: "31" }, "RATE_LIMIT_IPV6_PREFIX"],
+    [{ RATE_LIMIT_IPV6_PREFIX: "129" }, "RATE_LIMIT_IPV6_PREFIX"],
+    [{ RATE_LIMIT_IPV6_PREFIX: "/64" }, "RATE_LIMIT_IPV6_PREFIX"],
+    [{ RATE_LIMIT_IPV6_PREFIX: "64.5" }, "RATE_LIMIT_IPV6_PREFIX"],
     [{ RELAYCHECK_EXTRA_PORTS: "25,99999" }, "RELAYCHECK_EXTRA_PORTS"],
     [{ RELAYCHECK_ALLOW_TARGETS: "not-a-cidr" }, "RELAYCHECK_ALLOW_TARGETS"],
     [{ RELAYCHECK_EHLO_NAME: "bad name\r\n" }, "RELAYCHECK_EHLO_NAME"],

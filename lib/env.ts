@@ -7,6 +7,7 @@
  * wiring calls `getEnv()`.
  */
 import { z } from "zod";
+import { DEFAULT_IPV6_PREFIX } from "@/lib/security/client-ip";
 import { parseAllowList } from "@/lib/security/target-policy";
 
 const bool = z
@@ -88,6 +89,12 @@ export const envSchema = z.object({
   RATE_LIMIT_TARGET_WINDOW_SECONDS: int(1, 86_400).default(3600),
   /** API reads (GET) per client IP per minute. */
   RATE_LIMIT_READS_PER_MINUTE: int(1, 1_000_000).default(600),
+  /**
+   * Leading bits of an IPv6 address that make one client for every per-client limit: one
+   * subscriber or server usually gets a whole /64, so counting single addresses limits nobody.
+   * 128 counts each address; IPv4 clients always count per address.
+   */
+  RATE_LIMIT_IPV6_PREFIX: int(32, 128).default(DEFAULT_IPV6_PREFIX),
   /**
    * Limits of requests with an API key (`Authorization: Bearer rk_…`, keys made with
    * `npm run apikey -- create <name>`), counted per key instead of per IP. A key may carry its own

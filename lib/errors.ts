@@ -11,6 +11,7 @@ export type AppErrorCode =
   | "invalid_api_key" // an Authorization header with a malformed, unknown or revoked key
   | "not_found"
   | "payload_too_large"
+  | "unsupported_media_type" // a JSON body sent without `Content-Type: application/json`
   | "rate_limited"
   | "unavailable"; // a dependency (database, Redis) is down
 

@@ -1,12 +1,26 @@
 import { POST as createCheckApi } from "@/app/api/v1/checks/route";
+import { readLimitedBody } from "@/app/api/_lib/read-limited-body";
+import { isAppError } from "@/lib/errors";
 
 /**
- * POST /checks: the check form without JavaScript. It hands the form to the JSON API's own
- * handler (same validation, limits and reuse rules), then answers 303: to the permalink on
- * success, back to the form with the API's message otherwise.
+ * POST /checks: the check form without JavaScript. It reads the form under the JSON API's body
+ * cap (8 KB, streamed: a larger body is refused with 413 before it is read), then hands it to the
+ * API's own handler (same validation, rate limits and reuse rules, in the same order), and answers
+ * 303: to the permalink on success, back to the form with the API's message otherwise.
  */
 export async function POST(request: Request): Promise<Response> {
-  const form = await request.formData().catch(() => null);
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = await readLimitedBody(request);
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    return new Response(`${e.message} The form sends far less; please go back and try again.\n`, {
+      status: 413,
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", connection: "close" },
+    });
+  }
+  const contentType = request.headers.get("content-type") ?? "application/x-www-form-urlencoded";
+  const form = await new Response(bytes, { headers: { "content-type": contentType } }).formData().catch(() => null);
   const target = String(form?.get("target") ?? "").trim();
   const ports = (form?.getAll("ports") ?? []).map((p) => Number(p)).filter((p) => Number.isInteger(p));
   const fresh = form?.get("fresh") === "1";

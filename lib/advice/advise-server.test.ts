@@ -284,6 +284,25 @@ describe("output form", () => {
     expect(text).not.toContain("&lt;script");
   });
 
+  // A stored report may predate the engine's escaping: its raw words still reach the advice escaped.
+  const RLO = "\u202E";
+  // eslint-disable-next-line no-control-regex
+  const BIDI_OR_CONTROL = /[\u0000-\u0008\u000a-\u001f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+  it.each<[string, ServerReport]>([
+    ["refusal quoted", scenario("postfix", { reject: { ids: ["plain-third-party"], reply: reply(550, "5.1.2", `Domain ${RLO}not found`) }, verdict: "inconclusive" })],
+    ["acceptance quoted", scenario("postfix", { accept: ["plain-third-party"] }, { ehloName: `mx${RLO}` })],
+    ["sender refusal quoted", scenario("exim", { senderRejected: reply(550, null, `no ${RLO}such sender`), verdict: "inconclusive" })],
+    ["TLS error and certificate quoted", scenario("postfix", {}, { tls: goodTls({ selfSigned: true, hostnameMatch: false, subject: `CN=${RLO}moc.elpmaxe` }) })],
+    ["greeting name and PTR quoted", scenario("postfix", {}, { banner: `mail${RLO}box ESMTP Postfix`, ptrMatches: false, ptr: [`ptr${RLO}.example.net`] })],
+    ["status detail quoted", scenario("postfix", { verdict: "unreachable" }, { status: "greeting-rejected", statusDetail: `554 ${RLO}go away\u001b[2J`, cases: [] })],
+    ["finding quoted", scenario("postfix", {}, { findings: [{ id: "odd-thing", severity: "info", message: `Odd ${RLO}thing.` }] })],
+  ])("%s: bidi and control characters escaped in titles, details and evidence", (_name, server) => {
+    const advice = adviseServer(server);
+    const text = [...advice.items.flatMap((i) => [i.title, i.detail]), ...(advice.software?.evidence ?? [])].join(" ");
+    expect(text).toContain("\\u{202e}");
+    expect(text).not.toMatch(BIDI_OR_CONTROL);
+  });
+
   it("is JSON-serialisable and deterministic", () => {
     const server = scenario("exim", { accept: ["plain-third-party"] });
     expect(JSON.parse(JSON.stringify(adviseServer(server)))).toEqual(adviseServer(server));

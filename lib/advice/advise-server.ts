@@ -1,3 +1,4 @@
+import { escapeText } from "@/lib/probe/escape-text";
 import type { CaseResult, ServerReport } from "@/lib/probe/types";
 import { classifyCase, type CaseKind } from "./classify-case";
 import { detectSoftware, DISPLAY_NAMES } from "./detect-software";
@@ -25,14 +26,16 @@ import type { Advice, AdviceItem, DetectedSoftware } from "./types";
  *    reverse DNS, a greeting without a full host name;
  * 4. the engine's own findings not already covered.
  *
- * Pure: reads the report, returns plain strings (never HTML), most severe first.
+ * Pure: reads the report, returns plain strings (never HTML), most severe first. Titles and
+ * details quote what the server sent (replies, names, TLS errors), and a stored report may predate
+ * the engine's escaping: both pass through escapeText, as the engine's reasons do.
  */
 export function adviseServer(server: ServerReport): Advice {
   const software = detectSoftware(server);
   const ctx: Context = { server, software, ownDomains: ownDomainsOf(server) };
   const items = [...verdictItems(ctx), ...factItems(ctx)];
   items.push(...findingItems(server, items));
-  return { software, items: sortBySeverity(items) };
+  return { software, items: sortBySeverity(items).map((item) => ({ ...item, title: escapeText(item.title), detail: escapeText(item.detail) })) };
 }
 
 interface Context {

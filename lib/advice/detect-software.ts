@@ -1,3 +1,4 @@
+import { escapeText } from "@/lib/probe/escape-text";
 import type { ServerReport } from "@/lib/probe/types";
 import type { Confidence, DetectedSoftware, SoftwareName } from "./types";
 
@@ -127,10 +128,10 @@ function topOf(scores: Map<Family, number>): Family | null {
   return top;
 }
 
-/** Evidence sentences for one family: self-declared clues first, then behaviour. */
+/** Evidence sentences for one family: self-declared clues first, then behaviour; they quote the server's words, so escaped (escapeText). */
 function describe(clues: Clue[], fam: Family): string[] {
   const mine = clues.filter((c) => familyOf(c.software) === fam);
-  return [...mine.filter((c) => c.kind === "declared"), ...mine.filter((c) => c.kind === "behaviour")].map((c) => c.sentence);
+  return [...mine.filter((c) => c.kind === "declared"), ...mine.filter((c) => c.kind === "behaviour")].map((c) => escapeText(c.sentence));
 }
 
 // ---------------------------------------------------------------------------------------------

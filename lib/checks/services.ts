@@ -22,6 +22,8 @@ export interface CheckSettings {
   allowReservedNames: boolean;
   ipHashSecret: string;
   trustedProxies: number;
+  /** IPv6 clients count per network of this many bits (RATE_LIMIT_IPV6_PREFIX). */
+  ipv6Prefix: number;
   streamMaxLen: number;
   streamTtlSeconds: number;
   keepAliveMs: number;
@@ -53,6 +55,7 @@ export function settingsFromEnv(env: Env): CheckSettings {
     allowReservedNames: env.RELAYCHECK_ALLOW_RESERVED_NAMES,
     ipHashSecret: env.IP_HASH_SECRET,
     trustedProxies: env.TRUST_PROXY,
+    ipv6Prefix: env.RATE_LIMIT_IPV6_PREFIX,
     streamMaxLen: env.STREAM_MAXLEN,
     streamTtlSeconds: env.STREAM_TTL_SECONDS,
     keepAliveMs: env.SSE_KEEPALIVE_SECONDS * 1000,

@@ -1,14 +1,16 @@
+import { escapeText } from "./escape-text";
 import type { Finding, ServerReport } from "./types";
 
 const OLD_TLS = new Set(["SSLv3", "TLSv1", "TLSv1.1"]);
 
 /**
  * What else looks wrong on a server, from facts seen on the wire (never from banner words):
- * AUTH offered in plaintext, no STARTTLS, weak or broken TLS, PTR problems.
+ * AUTH offered in plaintext, no STARTTLS, weak or broken TLS, PTR problems. The messages quote
+ * what the server sent (mechanisms, names, TLS errors): each passes through escapeText.
  */
 export function serverFindings(server: ServerReport): Finding[] {
   const findings: Finding[] = [];
-  const add = (id: string, severity: Finding["severity"], message: string) => findings.push({ id, severity, message });
+  const add = (id: string, severity: Finding["severity"], message: string) => findings.push({ id, severity, message: escapeText(message) });
   if (server.status !== "ok") return findings;
 
   if (server.auth.offeredBeforeTls) {

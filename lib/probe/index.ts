@@ -4,3 +4,4 @@ export { resolveOptions, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, SMTP_PORTS, DEFAULT_R
 export type { ProbeOptionsInput } from "./options";
 export { normalizeTarget, TargetInputError } from "./target";
 export { runCheck, probe } from "./run-check";
+export { escapeText } from "./escape-text";

@@ -84,6 +84,13 @@ describe("helpers", () => {
   it("toPrintable escapes control characters but keeps tabs", () => {
     expect(toPrintable("a\tb\x7fc\u0085")).toBe("a\tb\\x7fc\\x85");
   });
+  it("a reply with bidi controls: text and lines escaped, formatReply quotes the escaped form", () => {
+    const p = new ReplyParser(limits);
+    const [reply] = p.feed(Buffer.from("554 5.7.1 Relay \u202Edenied\u2066 \u200F\r\n", "utf8"));
+    expect(reply!.text).toBe("Relay \\u{202e}denied\\u{2066} \\u{200f}");
+    expect(reply!.lines).toEqual(["554 5.7.1 Relay \\u{202e}denied\\u{2066} \\u{200f}"]);
+    expect(formatReply({ code: 554, enhanced: "5.7.1", text: "raw \u202Etext" })).toBe("554 5.7.1 raw \\u{202e}text");
+  });
   it("formatReply gives code, enhanced code and the first line", () => {
     expect(formatReply(buildReply(554, ["554-5.7.1 Relay access denied", "554 5.7.1 more"]))).toBe("554 5.7.1 Relay access denied");
     expect(formatReply(buildReply(250, ["250 Ok"]))).toBe("250 Ok");

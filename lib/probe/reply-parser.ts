@@ -1,3 +1,4 @@
+import { escapeText } from "./escape-text";
 import type { SmtpReply } from "./types";
 
 export interface ReplyParserLimits {
@@ -24,14 +25,12 @@ export class ReplyProtocolError extends Error {
 const LF = 0x0a;
 const REPLY_LINE = /^([2-5]\d\d)(?:([ -])(.*))?$/s;
 const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)\s?/;
-// C0 controls except TAB, DEL and C1 controls: shown as \xHH so a transcript is always plain text.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
-
-/** Decodes bytes as UTF-8 (invalid sequences become U+FFFD) and makes control characters visible. */
+/**
+ * Decodes bytes as UTF-8 (invalid sequences become U+FFFD) and escapes control, bidi and other
+ * invisible characters (escapeText), so every reply and transcript line is plain text.
+ */
 export function toPrintable(bytes: Buffer | string): string {
-  const text = typeof bytes === "string" ? bytes : bytes.toString("utf8");
-  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return escapeText(typeof bytes === "string" ? bytes : bytes.toString("utf8"));
 }
 
 function truncate(text: string, max = 200): string {
@@ -147,8 +146,8 @@ export function buildReply(code: number, lines: string[]): SmtpReply {
   return { code, enhanced, text, lines: [...lines] };
 }
 
-/** "250 2.1.0 Ok" style summary of a reply for reasons and notes. */
+/** "250 2.1.0 Ok" style summary of a reply for reasons and notes, safe to quote (escapeText). */
 export function formatReply(reply: Pick<SmtpReply, "code" | "enhanced" | "text">): string {
   const firstLine = reply.text.split("\n")[0] ?? "";
-  return [String(reply.code), reply.enhanced, firstLine].filter(Boolean).join(" ");
+  return escapeText([String(reply.code), reply.enhanced, firstLine].filter(Boolean).join(" "));
 }

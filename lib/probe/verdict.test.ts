@@ -73,6 +73,25 @@ describe("serverVerdict", () => {
     expect(v.reason).toMatch(reason);
   });
 
+  // Whatever branch quotes the server, its words reach the reason escaped, never raw.
+  const RLO = "\u202E";
+  const hostile = { text: `Relay ${RLO}deined\u2066 \u001b[2J` };
+  it.each([
+    { name: "refusal quoted", cases: [c("third-party", "rejected", { reply: { code: 554, enhanced: "5.7.1", ...hostile } })] },
+    { name: "acceptance quoted", cases: [c("third-party", "accepted", { reply: { code: 250, enhanced: null, ...hostile } })] },
+    { name: "tempfail quoted", cases: [c("third-party", "tempfail", { reply: { code: 450, enhanced: "4.7.1", ...hostile } })] },
+    { name: "note quoted", cases: [c("third-party", "error", { note: `dropped: 421 ${hostile.text}` }), c("null-sender", "rejected")] },
+    { name: "test domain refusal quoted", cases: [c("third-party", "rejected", { reply: { code: 550, enhanced: "5.1.2", ...hostile } })] },
+    { name: "status detail quoted", cases: [], extra: { status: "greeting-rejected" as const, statusDetail: `554 ${hostile.text}` } },
+  ])("$name: bidi and control characters escaped in the reason", ({ cases, extra }) => {
+    const v = serverVerdict(server(cases, extra));
+    expect(v.reason).toContain("\\u{202e}deined\\u{2066}");
+    // eslint-disable-next-line no-control-regex
+    expect(v.reason).not.toMatch(/[\u0000-\u001f\u202a-\u202e\u2066-\u2069]/);
+    const check = checkVerdict([{ host: "mx.example.com", ip: "192.0.2.1", port: 25, verdict: v.verdict, reason: `${RLO}${v.reason}` }], "");
+    expect(check.reason).not.toContain(RLO);
+  });
+
   it("a server we could not talk to is unreachable", () => {
     const v = serverVerdict(server([], { status: "refused", statusDetail: "ECONNREFUSED" }));
     expect(v).toEqual({ verdict: "unreachable", reason: "Could not test the server: the connection was refused (ECONNREFUSED)." });

@@ -1,3 +1,4 @@
+import { escapeText } from "./escape-text";
 import { formatReply } from "./reply-parser";
 import type { CaseOutcome, CaseResult, ConnectionStatus, ServerReport, SmtpReply, Verdict } from "./types";
 
@@ -62,11 +63,20 @@ export function isPolicyDeferral(reply: Pick<SmtpReply, "code" | "enhanced"> | n
 /** Bad destination address (X.1.2) or null MX (X.1.10): the server refused the test domain itself. */
 const DOMAIN_CHECK = /^[45]\.1\.(2|10)$/;
 
+type ServerFacts = Pick<ServerReport, "status" | "statusDetail" | "cases" | "baseline">;
+
 /**
  * The verdict on one server from its case results, with a one-sentence reason citing the cases.
- * Order matters: proof of relaying wins; then whatever kept us from a clean answer.
+ * The reason quotes the server's replies: it passes through escapeText as a whole, so no
+ * character a server sent can reorder or hide words of the sentence, whichever part quotes it.
  */
-export function serverVerdict(server: Pick<ServerReport, "status" | "statusDetail" | "cases" | "baseline">): { verdict: Verdict; reason: string } {
+export function serverVerdict(server: ServerFacts): { verdict: Verdict; reason: string } {
+  const { verdict, reason } = decideServerVerdict(server);
+  return { verdict, reason: escapeText(reason) };
+}
+
+/** Order matters: proof of relaying wins; then whatever kept us from a clean answer. */
+function decideServerVerdict(server: ServerFacts): { verdict: Verdict; reason: string } {
   const relay = server.cases.filter((c) => c.group !== "baseline");
   const ran = relay.filter((c) => c.outcome !== "skipped" && c.outcome !== "error");
   if (ran.length === 0) {
@@ -134,12 +144,23 @@ export function serverVerdict(server: Pick<ServerReport, "status" | "statusDetai
   };
 }
 
+type ServerOutcome = Pick<ServerReport, "host" | "ip" | "port" | "verdict" | "reason">;
+
 /**
- * The verdict on the whole check. One open server makes an open relay; a server we could not
- * judge makes it inconclusive; servers we could not reach are named but do not hide a clean
- * result from the others (a backup MX behind a firewall is common).
+ * The verdict on the whole check, its reason escaped as a whole: it quotes the servers' reasons
+ * and a DNS error about the name.
  */
-export function checkVerdict(servers: Pick<ServerReport, "host" | "ip" | "port" | "verdict" | "reason">[], noServersReason: string): { verdict: Verdict; reason: string } {
+export function checkVerdict(servers: ServerOutcome[], noServersReason: string): { verdict: Verdict; reason: string } {
+  const { verdict, reason } = decideCheckVerdict(servers, noServersReason);
+  return { verdict, reason: escapeText(reason) };
+}
+
+/**
+ * One open server makes an open relay; a server we could not judge makes it inconclusive;
+ * servers we could not reach are named but do not hide a clean result from the others (a backup
+ * MX behind a firewall is common).
+ */
+function decideCheckVerdict(servers: ServerOutcome[], noServersReason: string): { verdict: Verdict; reason: string } {
   if (servers.length === 0) return { verdict: "unreachable", reason: noServersReason };
   const name = (s: (typeof servers)[number]) => `${s.host}${s.host === s.ip ? "" : ` (${s.ip})`} port ${s.port}`;
   const by = (v: Verdict) => servers.filter((s) => s.verdict === v);

@@ -236,6 +236,28 @@ describe("engine against fake servers", () => {
     expect(hasControlCharacters(server.banner ?? "")).toBe(false);
   });
 
+  it("a 554 carrying a bidi override (U+202E) → the reason quotes it escaped; no raw U+202E anywhere in the report", async () => {
+    const RLO = "\u202E";
+    // The fake writes latin1: the override goes out as its UTF-8 bytes, as a real server's would.
+    const wire = (text: string) => Buffer.from(text, "utf8").toString("latin1");
+    const f = await fake(
+      startScriptedSmtp({
+        hostname: "mx.bidi.test",
+        domains: ["bidi.test"],
+        policy: ({ rcpt, users }) => {
+          if (rcpt.ownDomain) return users.includes(rcpt.local.toLowerCase()) ? { code: 250, lines: ["2.1.5 Ok"] } : { code: 550, lines: ["5.1.1 User unknown"] };
+          return { code: 554, lines: [wire(`5.7.1 Relaying ${RLO}deined${"\u2066"} for you`)] };
+        },
+      }),
+    );
+    const { report, server } = await probeFake(f, dns.address);
+    expect(report.verdict).toBe("not-open-relay");
+    expect(caseById(server, "third-party").reply).toMatchObject({ code: 554, enhanced: "5.7.1" });
+    expect(report.reason).toContain('"554 5.7.1 Relaying \\u{202e}deined\\u{2066} for you"');
+    expect(server.transcript.some((l) => l.line === "554 5.7.1 Relaying \\u{202e}deined\\u{2066} for you")).toBe(true);
+    expect(JSON.stringify(report)).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+  });
+
   it("the listed cases go out byte for byte", async () => {
     const f = await fake(startClosed({ hostname: "mx.bytes.test", domains: ["bytes.test"] }));
     const { server } = await probeFake(f, dns.address);

@@ -262,6 +262,7 @@ export const openApiDocument = {
           "200": { description: "A recent check of the same target was reused (`reused: true`).", content: { "application/json": { schema: ref("CheckView") } } },
           "400": errorResponse("Malformed request or refused target."),
           "413": errorResponse("Request body too large."),
+          "415": errorResponse("The body is not sent as `Content-Type: application/json` (`unsupported_media_type`)."),
           "401": badKey,
           "429": tooMany,
           "503": errorResponse("A dependency is down."),

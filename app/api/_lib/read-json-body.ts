@@ -1,17 +1,24 @@
 import type { z } from "zod";
 import { AppError } from "@/lib/errors";
+import { readLimitedBody } from "./read-limited-body";
 
-export const MAX_BODY_BYTES = 8 * 1024;
+/** `application/json`, with parameters or not (`; charset=utf-8`), in any letter case. */
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 
 /**
  * The request's JSON body, size-limited and checked against `schema`.
- * 413 past MAX_BODY_BYTES (counted as it streams in, whatever Content-Length says), 400 for
- * anything that is not JSON or does not match.
+ * - 415 unless the body is declared `Content-Type: application/json`: a foreign page can make a
+ *   visitor's browser send text/plain, a form or no type at all without asking (a CORS "simple
+ *   request", which would start checks on the visitor's quota), but not application/json, which
+ *   needs a preflight this API never grants;
+ * - 413 past MAX_BODY_BYTES (readLimitedBody);
+ * - 400 for anything that is not JSON or does not match.
  */
 export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const text = await readLimited(request);
+  if (!JSON_MEDIA_TYPE.test(request.headers.get("content-type")?.trim() ?? "")) {
+    throw new AppError("unsupported_media_type", "Send the request body as JSON, with the header Content-Type: application/json.");
+  }
+  const text = new TextDecoder().decode(await readLimitedBody(request));
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -25,26 +32,4 @@ export async function readJsonBody<S extends z.ZodType>(request: Request, schema
     throw new AppError("bad_request", `Invalid request: ${where}${issue?.message ?? "bad value"}.`);
   }
   return parsed.data;
-}
-
-async function readLimited(request: Request): Promise<string> {
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}
-
-function tooLarge(): AppError {
-  return new AppError("payload_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
 }

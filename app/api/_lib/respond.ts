@@ -13,6 +13,7 @@ const STATUS: Record<AppErrorCode, number> = {
   invalid_api_key: 401,
   not_found: 404,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503,
 };
