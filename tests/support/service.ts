@@ -239,3 +239,46 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+export interface InProcessServices {
+  services: import("@/lib/checks/services").CheckServices;
+  env: import("@/lib/env").Env;
+  close(): Promise<void>;
+}
+
+/**
+ * The service's modules in the test's own process (no web, no worker process): a fresh copy of
+ * the test database and a Redis prefix of their own, for tests that drive lib/checks and worker/
+ * functions directly (the reconciler, a job handler).
+ */
+export async function startInProcessServices(envOverrides: Record<string, string> = {}): Promise<InProcessServices> {
+  const templateUrl = process.env[TEST_DATABASE_URL_ENV];
+  const redisUrl = process.env[TEST_REDIS_URL_ENV];
+  if (!templateUrl || !redisUrl) throw new Error(`${TEST_DATABASE_URL_ENV} and ${TEST_REDIS_URL_ENV} are not set: run the tests with \`npm test\`.`);
+  const cleanups: (() => Promise<void>)[] = [];
+  const tag = `${process.pid}-${++instances}-${randomBytes(3).toString("hex")}`;
+  const databaseUrl = await copyDatabase(templateUrl, `relaycheck_t_${tag.replace(/-/g, "_")}`, cleanups);
+  const prefix = `rc-test-${tag}`;
+  cleanups.push(() => deleteRedisKeys(redisUrl, prefix));
+  const { parseEnv } = await import("@/lib/env");
+  const { createCheckServices, closeCheckServices } = await import("@/lib/checks/services");
+  const env = parseEnv({
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    IP_HASH_SECRET: randomBytes(32).toString("base64url"),
+    RELAYCHECK_ALLOW_TARGETS: "127.0.0.0/8",
+    ...envOverrides,
+  });
+  const services = createCheckServices(env, "test");
+  cleanups.push(() => closeCheckServices(services));
+  return {
+    services,
+    env,
+    async close() {
+      for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
+    },
+  };
+}
