@@ -4,7 +4,7 @@
 #   migrate — `prisma migrate deploy`, run once before web and workers start
 # docker-compose.yml wires them with PostgreSQL and Redis.
 
-FROM node:20-bookworm-slim AS base
+FROM node:24.22.3-bookworm-slim AS base
 ENV NEXT_TELEMETRY_DISABLED=1 CHECKPOINT_DISABLE=1
 WORKDIR /app
 
