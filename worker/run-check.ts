@@ -15,6 +15,7 @@ import { targetOf } from "@/lib/checks/build-check-view";
 import { policyOf } from "@/lib/checks/validate-target";
 import { isAllowedPort } from "@/lib/security/target-policy";
 import type { CheckServices } from "@/lib/checks/services";
+import type { CheckFailureCode } from "@/lib/checks/types";
 import type { ServerSlots } from "@/lib/concurrency/server-slots";
 import type { Logger } from "@/lib/logger";
 
@@ -134,6 +135,6 @@ async function forgetPartialResults(deps: RunCheckDeps, checkId: string): Promis
   await db.$transaction([db.checkCase.deleteMany({ where: { checkId } }), db.checkServer.deleteMany({ where: { checkId } })]);
 }
 
-export async function fail(deps: Pick<RunCheckDeps, "services">, checkId: string, code: string, message: string, t = 0): Promise<void> {
+export async function fail(deps: Pick<RunCheckDeps, "services">, checkId: string, code: CheckFailureCode, message: string, t = 0): Promise<void> {
   await recordCheckEvent(deps.services, checkId, { type: "failed", t, error: { code, message } });
 }

@@ -5,7 +5,26 @@
  */
 import type { CaseResult, CheckReport, ProbeEvent, ResolutionInfo, ServerReport, Verdict, NormalizedTarget } from "@/lib/probe/types";
 
-export type CheckStatus = "queued" | "running" | "done" | "failed";
+export const CHECK_STATUSES = ["queued", "running", "done", "failed"] as const;
+export type CheckStatus = (typeof CHECK_STATUSES)[number];
+
+/**
+ * Why a check failed: the service's fault, never the target's (a failing target is a verdict).
+ * A closed set: the worker and the reconciler write these, the API and the page show them.
+ */
+export const CHECK_FAILURE_CODES = [
+  "internal", // the check job failed for good (retries used up)
+  "probe_error", // the engine stopped unexpectedly
+  "unavailable", // the check could not be queued
+  "target_refused", // a port no longer allowed when the check ran
+] as const;
+export type CheckFailureCode = (typeof CHECK_FAILURE_CODES)[number];
+
+export interface CheckFailure {
+  code: CheckFailureCode;
+  /** For people. */
+  message: string;
+}
 
 export interface CheckLinks {
   /** The API resource. */
@@ -27,7 +46,7 @@ export interface CheckView {
   /** 1-based place in the queue while queued, else null. */
   queuePosition: number | null;
   /** Why a check failed (infrastructure, not the target: a failing target is a verdict). */
-  error: { code: string; message: string } | null;
+  error: CheckFailure | null;
   /** Permalink path, e.g. "/checks/<id>". */
   url: string;
   links: CheckLinks;
@@ -63,7 +82,7 @@ export interface PendingServer {
 export type CheckStreamEvent =
   | ProbeEvent
   | { type: "status"; t: number; status: CheckStatus }
-  | { type: "failed"; t: number; error: { code: string; message: string } };
+  | { type: "failed"; t: number; error: CheckFailure };
 
 export interface CheckHistoryItem {
   id: string;

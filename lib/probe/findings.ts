@@ -1,4 +1,4 @@
-import type { Finding, ServerReport } from "./types";
+import type { Finding, FindingId, ServerReport } from "./types";
 
 const OLD_TLS = new Set(["SSLv3", "TLSv1", "TLSv1.1"]);
 
@@ -8,7 +8,7 @@ const OLD_TLS = new Set(["SSLv3", "TLSv1", "TLSv1.1"]);
  */
 export function serverFindings(server: ServerReport): Finding[] {
   const findings: Finding[] = [];
-  const add = (id: string, severity: Finding["severity"], message: string) => findings.push({ id, severity, message });
+  const add = (id: FindingId, severity: Finding["severity"], message: string) => findings.push({ id, severity, message });
   if (server.status !== "ok") return findings;
 
   if (server.auth.offeredBeforeTls) {

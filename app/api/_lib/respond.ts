@@ -15,6 +15,7 @@ const STATUS: Record<AppErrorCode, number> = {
   payload_too_large: 413,
   rate_limited: 429,
   unavailable: 503,
+  damaged_record: 500,
 };
 
 const NO_STORE = { "Cache-Control": "no-store" };
