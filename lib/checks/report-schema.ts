@@ -8,7 +8,8 @@
  * definitions; `SameType` checks at the bottom make tsc fail when a field is added to one side
  * and not the other.
  *
- * Schemas registered in `apiSchemas` become named components (`#/components/schemas/<id>`).
+ * Schemas made with `named` are listed in `namedSchemas`: the document makes each a component
+ * (`#/components/schemas/<name>`) and refers to it by `$ref` wherever it is used.
  */
 import { z } from "zod";
 import {
@@ -35,12 +36,14 @@ import {
 } from "@/lib/probe/types";
 import { CHECK_FAILURE_CODES, CHECK_STATUSES, type CheckFailure, type CheckHistoryItem, type CheckLinks, type CheckStreamEvent, type CheckView, type PendingServer } from "./types";
 
-/** Named schemas: each becomes `#/components/schemas/<id>` in the OpenAPI document. */
-export const apiSchemas = z.registry<{ id: string; description?: string }>();
+/** The schemas that have a name of their own in the OpenAPI document, in order of definition. */
+export const namedSchemas = new Map<string, z.ZodType>();
 
-function named<T extends z.ZodType>(id: string, schema: T, description?: string): T {
-  apiSchemas.add(schema, description ? { id, description } : { id });
-  return schema;
+function named<T extends z.ZodType>(name: string, schema: T, description?: string): T {
+  if (namedSchemas.has(name)) throw new Error(`two schemas named ${name}`);
+  const described = description ? schema.meta({ description }) : schema;
+  namedSchemas.set(name, described);
+  return described;
 }
 
 const int = () => z.int();
@@ -137,7 +140,7 @@ const sessionSummarySchema = z.object({
 export const storedServerReportSchema = z.object({
   host: z.string(),
   ip: z.string(),
-  family: z.union([z.literal(4), z.literal(6)]),
+  family: z.literal([4, 6]),
   port: int(),
   mxPreference: int().nullable(),
   ptr: strings(),
@@ -231,7 +234,8 @@ export const pendingServerSchema = named(
 );
 
 const checkIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/).meta({ description: "128 random bits, base64url." });
-const isoTime = () => z.iso.datetime({ offset: true });
+/** Written by `Date.toISOString()`, never parsed from outside: a format for the document's readers. */
+const isoTime = () => z.string().meta({ format: "date-time" });
 
 export const checkViewSchema = named(
   "CheckView",
