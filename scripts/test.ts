@@ -2,10 +2,12 @@
  * `npm test`: every test of the repository (vitest), after preparing what they need the same way
  * `npm start` does: PostgreSQL and Redis found or started, a dedicated test database
  * (`relaycheck_test`, recreated and migrated: service tests copy it per instance), the Prisma
- * client generated and the web app built once. Arguments go to vitest (`npm test -- tests/service`).
+ * client generated and the web app built once. Arguments go to vitest (`npm test -- tests/service`,
+ * `npm test -- --project service`). When only tiers that need no service are chosen
+ * (`--project unit`, `--project engine`), nothing is prepared. Ends with one summary line.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { ensureDatabase, prepareServices, ROOT, say } from "./prepare-services";
@@ -15,9 +17,29 @@ import { buildWebIfNeeded } from "./build-web";
 /** Another name lets two runs share one PostgreSQL (e.g. from two work trees). */
 const TEST_DATABASE = process.env.RELAYCHECK_TEST_DATABASE || "relaycheck_test";
 
+/** Tiers (vitest projects, vitest.config.ts) that run without PostgreSQL, Redis or a build. */
+const TIERS_WITHOUT_SERVICES = new Set(["unit", "engine"]);
+
+/** The `--project` values among vitest's arguments (`--project x` or `--project=x`). */
+function projectsOf(args: string[]): string[] {
+  const projects: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (arg === "--project" && args[i + 1]) projects.push(args[i + 1]!);
+    else if (arg.startsWith("--project=")) projects.push(arg.slice("--project=".length));
+  }
+  return projects;
+}
+
 async function main(): Promise<number> {
   process.env.NEXT_TELEMETRY_DISABLED = "1";
   process.env.CHECKPOINT_DISABLE = "1";
+  const args = process.argv.slice(2);
+  const projects = projectsOf(args);
+  if (projects.length > 0 && projects.every((p) => TIERS_WITHOUT_SERVICES.has(p))) {
+    say(`running the tests (vitest: ${projects.join(", ")}; no services needed)`);
+    return runVitest(args, {});
+  }
+
   const services = await prepareServices();
   try {
     const testUrl = new URL(services.databaseUrl);
@@ -30,29 +52,31 @@ async function main(): Promise<number> {
     buildWebIfNeeded();
 
     say("running the tests (vitest)");
-    return await new Promise<number>((resolve) => {
-      const summaryFile = path.join(ROOT, "test-results", "vitest-summary.json");
-      const reporters = ["--reporter=default", "--reporter=json", `--outputFile.json=${summaryFile}`];
-      const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", ...reporters, ...process.argv.slice(2)], {
-        cwd: ROOT,
-        stdio: "inherit",
-        env: {
-          ...process.env,
-          RELAYCHECK_TEST_DATABASE_URL: testUrl.toString(),
-          RELAYCHECK_TEST_REDIS_URL: services.redisUrl,
-        },
-      });
-      const forward = (signal: NodeJS.Signals) => child.kill(signal);
-      process.on("SIGINT", forward);
-      process.on("SIGTERM", forward);
-      child.on("exit", (code, signal) => {
-        printSummary(summaryFile);
-        resolve(code ?? (signal ? 1 : 0));
-      });
-    });
+    return await runVitest(args, { RELAYCHECK_TEST_DATABASE_URL: testUrl.toString(), RELAYCHECK_TEST_REDIS_URL: services.redisUrl });
   } finally {
     await services.stop();
   }
+}
+
+/** Runs `vitest run <args>` with `env` added; resolves with its exit code after the summary line. */
+function runVitest(args: string[], env: Record<string, string>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const summaryFile = path.join(ROOT, "test-results", "vitest-summary.json");
+    rmSync(summaryFile, { force: true }); // never report a previous run's figures
+    const reporters = ["--reporter=default", "--reporter=json", `--outputFile.json=${summaryFile}`];
+    const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", ...reporters, ...args], {
+      cwd: ROOT,
+      stdio: "inherit",
+      env: { ...process.env, ...env },
+    });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on("SIGINT", forward);
+    process.on("SIGTERM", forward);
+    child.on("exit", (code, signal) => {
+      printSummary(summaryFile);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
 }
 
 /** Databases of service-test instances that a crashed run left behind (none in use). */

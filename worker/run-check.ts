@@ -19,6 +19,7 @@ import { targetOf } from "@/lib/checks/build-check-view";
 import { policyOf } from "@/lib/checks/validate-target";
 import { isAllowedPort } from "@/lib/security/target-policy";
 import type { CheckServices } from "@/lib/checks/services";
+import type { CheckFailureCode } from "@/lib/checks/types";
 import type { ServerSlots } from "@/lib/concurrency/server-slots";
 import type { Logger } from "@/lib/logger";
 
@@ -159,6 +160,6 @@ function slotAcquirer(slots: ServerSlots, controller: AbortController, log: Logg
  * Ends a check `failed`: retried while the database is down, until `until` (default: a minute);
  * a check that finished meanwhile is left as it is (its terminal event is final).
  */
-export async function fail(deps: Pick<RunCheckDeps, "services">, checkId: string, code: string, message: string, t = 0, until = Date.now() + 60_000): Promise<void> {
+export async function fail(deps: Pick<RunCheckDeps, "services">, checkId: string, code: CheckFailureCode, message: string, t = 0, until = Date.now() + 60_000): Promise<void> {
   await retryWhileDown(() => recordCheckEvent(deps.services, checkId, { type: "failed", t, error: { code, message } }), { until });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ServerReport } from "@/lib/probe/types";
+import { FINDING_IDS, type ServerReport } from "@/lib/probe/types";
 import { adviseServer } from "./advise-server";
 import type { AdviceItem } from "./types";
 import { allStrings, goodTls, MX, reply, scenario, THIRD, type ProfileName } from "./test-fixtures";
@@ -243,13 +243,20 @@ describe("the engine's findings", () => {
       scenario("postfix", {}, {
         auth: { mechanisms: ["PLAIN"], offeredBeforeTls: true },
         findings: [
-          { id: "auth-plaintext-before-tls", severity: "warning", message: "AUTH PLAIN is offered before STARTTLS." },
-          { id: "dnsbl-listed", severity: "warning", message: "The address is listed on a DNS blocklist. Ask for delisting once the cause is fixed." },
+          { id: "auth-before-tls", severity: "warning", message: "AUTH (PLAIN) is offered before TLS." },
+          { id: "helo-only", severity: "info", message: "The server does not understand EHLO (ESMTP); only HELO works." },
         ],
       }),
     );
     expect(ids(advice.items).filter((i) => i.startsWith("auth"))).toEqual(["auth-before-tls"]);
-    expect(item(advice.items, "dnsbl-listed")).toMatchObject({ severity: "warning", title: "The address is listed on a DNS blocklist" });
+    expect(item(advice.items, "helo-only")).toMatchObject({ severity: "info", title: "The server does not understand EHLO (ESMTP); only HELO works" });
+  });
+
+  it.each(FINDING_IDS)("%s: said once, by our item or passed on", (id) => {
+    const advice = adviseServer(scenario("postfix", {}, { findings: [{ id, severity: "info", message: "A finding. With detail." }] }));
+    const said = ids(advice.items);
+    expect(said.filter((i) => i === id).length).toBeLessThanOrEqual(1);
+    expect(new Set(said).size).toBe(said.length);
   });
 });
 
@@ -295,7 +302,7 @@ describe("output form", () => {
     ["TLS error and certificate quoted", scenario("postfix", {}, { tls: goodTls({ selfSigned: true, hostnameMatch: false, subject: `CN=${RLO}moc.elpmaxe` }) })],
     ["greeting name and PTR quoted", scenario("postfix", {}, { banner: `mail${RLO}box ESMTP Postfix`, ptrMatches: false, ptr: [`ptr${RLO}.example.net`] })],
     ["status detail quoted", scenario("postfix", { verdict: "unreachable" }, { status: "greeting-rejected", statusDetail: `554 ${RLO}go away\u001b[2J`, cases: [] })],
-    ["finding quoted", scenario("postfix", {}, { findings: [{ id: "odd-thing", severity: "info", message: `Odd ${RLO}thing.` }] })],
+    ["finding quoted", scenario("postfix", {}, { findings: [{ id: "ptr-mismatch", severity: "info", message: `Odd ${RLO}thing.` }] })],
   ])("%s: bidi and control characters escaped in titles, details and evidence", (_name, server) => {
     const advice = adviseServer(server);
     const text = [...advice.items.flatMap((i) => [i.title, i.detail]), ...(advice.software?.evidence ?? [])].join(" ");

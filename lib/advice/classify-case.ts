@@ -1,20 +1,7 @@
 import type { CaseResult } from "@/lib/probe/types";
+import type { CaseKind } from "./types";
 
-/** What a relay case tries, as far as the advice is concerned. */
-export type CaseKind =
-  | "plain"
-  | "percent-hack"
-  | "bang-path"
-  | "source-route"
-  | "quoted-local-part"
-  | "double-at"
-  | "trailing-at"
-  | "ip-literal-recipient"
-  | "null-sender"
-  | "spoofed-own-sender"
-  | "sender-ip-literal"
-  | "unqualified-sender"
-  | "other-sender";
+export type { CaseKind };
 
 /**
  * Classifies a case by its id when the id says what it is, else by the addresses it sent. The

@@ -1,7 +1,8 @@
 import { getCheckServices, type CheckServices } from "./services";
 import { normalizeTargetOrThrow } from "./validate-target";
-import type { CheckHistoryItem, CheckStatus } from "./types";
-import type { Verdict } from "@/lib/probe";
+import { parseStored } from "./parse-stored";
+import { checkStatusSchema, verdictSchema } from "./report-schema";
+import type { CheckHistoryItem } from "./types";
 
 export const HISTORY_LIMIT = 50;
 
@@ -23,10 +24,10 @@ export async function listChecksForTarget(
   });
   return rows.map((r) => ({
     id: r.id,
-    status: r.status as CheckStatus,
+    status: parseStored(checkStatusSchema, r.status, { checkId: r.id, what: "checks.status" }),
     createdAt: r.createdAt.toISOString(),
     finishedAt: r.finishedAt?.toISOString() ?? null,
-    verdict: (r.verdict as Verdict | null) ?? null,
+    verdict: parseStored(verdictSchema.nullable(), r.verdict, { checkId: r.id, what: "checks.verdict" }),
     url: `/checks/${r.id}`,
   }));
 }

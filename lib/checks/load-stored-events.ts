@@ -1,9 +1,12 @@
 /**
  * A check's events from PostgreSQL, numbered, with the reports of `server-done` and `done` put
- * back from the report rows.
+ * back from the report rows. Each stored event is parsed with its schema: a damaged row throws
+ * AppError `damaged_record` (logged with the check id and the event number).
  */
 import type { Db } from "@/lib/db/create-db";
+import { damagedRecord, parseStored } from "./parse-stored";
 import { reportOf, serverReportOf } from "./build-check-view";
+import { storedEventSchema } from "./report-schema";
 import type { CheckStreamEvent } from "./types";
 
 export interface NumberedEvent {
@@ -11,7 +14,7 @@ export interface NumberedEvent {
   event: CheckStreamEvent;
 }
 
-export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(["done", "failed"]);
+export const TERMINAL_EVENTS: ReadonlySet<CheckStreamEvent["type"]> = new Set(["done", "failed"]);
 
 export async function loadStoredEvents(db: Db, checkId: string, afterSeq: number, upToSeq?: number): Promise<NumberedEvent[]> {
   const rows = await db.checkEvent.findMany({
@@ -21,17 +24,23 @@ export async function loadStoredEvents(db: Db, checkId: string, afterSeq: number
   });
   const needsReports = rows.some((r) => r.type === "server-done" || r.type === "done");
   const parts = needsReports ? await loadReportParts(db, checkId) : null;
-  return rows.map((row) => {
-    const event = row.data as unknown as CheckStreamEvent;
-    if (parts && event.type === "server-done") {
-      const server = parts.servers.find((s) => s.key === event.server);
-      const report = server ? serverReportOf(server, parts.cases) : null;
-      return { seq: row.seq, event: report ? { ...event, report } : event };
+  return rows.map((row): NumberedEvent => {
+    const place = { checkId, what: `check_events.data (seq ${row.seq})` };
+    const event = parseStored(storedEventSchema, row.data, place);
+    switch (event.type) {
+      case "server-done": {
+        const server = parts?.servers.find((s) => s.key === event.server);
+        const report = server ? serverReportOf(server, parts!.cases) : null;
+        // Written in the same transaction as its event: missing, it was lost or deleted by hand.
+        if (!report) throw damagedRecord(place, { server: event.server, problem: "no report row for this server-done" });
+        return { seq: row.seq, event: { ...event, report } };
+      }
+      case "done":
+        if (!parts?.check) throw damagedRecord(place, { problem: "no check row for this done" });
+        return { seq: row.seq, event: { ...event, report: reportOf(parts.check, parts.servers, parts.cases) } };
+      default:
+        return { seq: row.seq, event };
     }
-    if (parts?.check && event.type === "done") {
-      return { seq: row.seq, event: { ...event, report: reportOf(parts.check, parts.servers, parts.cases) } };
-    }
-    return { seq: row.seq, event };
   });
 }
 

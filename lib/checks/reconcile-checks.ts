@@ -17,6 +17,7 @@ import type { Job } from "bullmq";
 import { enqueueCheck } from "@/lib/queue/create-check-queue";
 import type { CheckServices } from "./services";
 import { recordCheckEvent } from "./record-check-event";
+import type { CheckFailureCode } from "./types";
 
 /** Runs a check may start (the first and re-runs after lost workers) before it is failed. */
 export const MAX_ATTEMPTS = 3;
@@ -55,7 +56,7 @@ export async function reconcileChecks(
   });
   for (const check of open) {
     const checkLog = log.child({ checkId: check.id });
-    const end = async (code: string, message: string) => {
+    const end = async (code: CheckFailureCode, message: string) => {
       const seq = await recordCheckEvent(services, check.id, { type: "failed", t: 0, error: { code, message } });
       if (seq !== null) checkLog.warn({ code, status: check.status, attempt: check.attempt }, "reconciler ended the check");
       return seq !== null;

@@ -11,8 +11,9 @@ import type { Redis } from "ioredis";
 import { checkStreamKey, readStream } from "@/lib/events/check-stream";
 import { getCheckServices, type CheckServices } from "./services";
 import { loadStoredEvents, TERMINAL_EVENTS, type NumberedEvent } from "./load-stored-events";
-import { reportOf } from "./build-check-view";
-import type { CheckStreamEvent } from "./types";
+import { failureOf, reportOf } from "./build-check-view";
+import { parseStored } from "./parse-stored";
+import { checkStreamEventSchema } from "./report-schema";
 
 export type StreamItem = NumberedEvent | { keepAlive: true };
 
@@ -72,7 +73,7 @@ export async function* streamCheckEvents(
             last = item.seq;
           }
         }
-        const item = { seq: entry.seq, event: JSON.parse(entry.data) as CheckStreamEvent };
+        const item = { seq: entry.seq, event: parseStored(checkStreamEventSchema, parseJson(entry.data), { checkId, what: `live stream entry ${entry.seq}` }) };
         yield item;
         last = item.seq;
         if (TERMINAL_EVENTS.has(item.event.type)) return;
@@ -100,11 +101,20 @@ async function endOfFinishedCheck(services: CheckServices, checkId: string, last
   if (rest.some((e) => TERMINAL_EVENTS.has(e.event.type))) return rest;
   const seq = Math.max(check.lastSeq, last) + 1;
   if (check.status === "failed") {
-    return [...rest, { seq, event: { type: "failed", t: 0, error: { code: check.errorCode ?? "internal", message: check.errorMessage ?? "" } } }];
+    return [...rest, { seq, event: { type: "failed", t: 0, error: failureOf(check) ?? { code: "internal", message: "" } } }];
   }
   const [servers, cases] = await Promise.all([
     db.checkServer.findMany({ where: { checkId } }),
     db.checkCase.findMany({ where: { checkId } }),
   ]);
   return [...rest, { seq, event: { type: "done", t: check.durationMs ?? 0, report: reportOf(check, servers, cases) } }];
+}
+
+/** A stream entry's JSON; what is not JSON at all is left for the schema to refuse. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }

@@ -5,7 +5,27 @@
  */
 import type { CaseResult, CheckReport, ProbeEvent, ResolutionInfo, ServerReport, Verdict, NormalizedTarget } from "@/lib/probe/types";
 
-export type CheckStatus = "queued" | "running" | "done" | "failed";
+export const CHECK_STATUSES = ["queued", "running", "done", "failed"] as const;
+export type CheckStatus = (typeof CHECK_STATUSES)[number];
+
+/**
+ * Why a check failed: the service's fault, never the target's (a failing target is a verdict).
+ * A closed set: the worker and the reconciler write these, the API and the page show them.
+ */
+export const CHECK_FAILURE_CODES = [
+  "internal", // the check job failed for good (retries used up)
+  "probe_error", // the engine stopped unexpectedly
+  "unavailable", // the check could not be queued
+  "target_refused", // a port no longer allowed when the check ran
+  "timeout", // the reconciler found it past its deadline (lib/checks/reconcile-checks.ts)
+] as const;
+export type CheckFailureCode = (typeof CHECK_FAILURE_CODES)[number];
+
+export interface CheckFailure {
+  code: CheckFailureCode;
+  /** For people. */
+  message: string;
+}
 
 export interface CheckLinks {
   /** The API resource. */
@@ -27,7 +47,7 @@ export interface CheckView {
   /** 1-based place in the queue while queued, else null. */
   queuePosition: number | null;
   /** Why a check failed (infrastructure, not the target: a failing target is a verdict). */
-  error: { code: string; message: string } | null;
+  error: CheckFailure | null;
   /** Permalink path, e.g. "/checks/<id>". */
   url: string;
   links: CheckLinks;
@@ -63,7 +83,7 @@ export interface PendingServer {
 export type CheckStreamEvent =
   | ProbeEvent
   | { type: "status"; t: number; status: CheckStatus }
-  | { type: "failed"; t: number; error: { code: string; message: string } }
+  | { type: "failed"; t: number; error: CheckFailure }
   /**
    * A new run of the check begins (its earlier run was lost with its worker): what viewers saw
    * of the earlier run is void; the events after this one are the new run's.

@@ -1,5 +1,5 @@
 import { escapeText } from "./escape-text";
-import type { Finding, ServerReport } from "./types";
+import type { Finding, FindingId, ServerReport } from "./types";
 
 const OLD_TLS = new Set(["SSLv3", "TLSv1", "TLSv1.1"]);
 
@@ -10,7 +10,7 @@ const OLD_TLS = new Set(["SSLv3", "TLSv1", "TLSv1.1"]);
  */
 export function serverFindings(server: ServerReport): Finding[] {
   const findings: Finding[] = [];
-  const add = (id: string, severity: Finding["severity"], message: string) => findings.push({ id, severity, message: escapeText(message) });
+  const add = (id: FindingId, severity: Finding["severity"], message: string) => findings.push({ id, severity, message: escapeText(message) });
   if (server.status !== "ok") return findings;
 
   if (server.auth.offeredBeforeTls) {

@@ -6,6 +6,9 @@
  * Two vocabularies are kept apart on purpose:
  * - statuses say what happened on the wire (`ConnectionStatus`, `CaseOutcome`);
  * - verdicts say what it means for the administrator (`Verdict`).
+ *
+ * Each closed set is an `as const` array with its union derived from it: the array is what the
+ * service's schemas (lib/checks/report-schema.ts) and the OpenAPI document enumerate.
  */
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -13,7 +16,8 @@ export const REPORT_SCHEMA_VERSION = 1;
 // ---------------------------------------------------------------------------------------------
 // Input
 
-export type TargetKind = "domain" | "ipv4" | "ipv6";
+export const TARGET_KINDS = ["domain", "ipv4", "ipv6"] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
 
 /** A validated target: only these values ever reach DNS or an SMTP command line. */
 export interface NormalizedTarget {
@@ -114,7 +118,8 @@ export interface SmtpReply {
   lines: string[];
 }
 
-export type TranscriptDirection = "client" | "server" | "info";
+export const TRANSCRIPT_DIRECTIONS = ["client", "server", "info"] as const;
+export type TranscriptDirection = (typeof TRANSCRIPT_DIRECTIONS)[number];
 
 export interface TranscriptLine {
   /** Session number within this server, from 1. */
@@ -126,24 +131,29 @@ export interface TranscriptLine {
 }
 
 /** What happened to a session on the wire: a closed set. */
-export type ConnectionStatus =
-  | "ok" // the conversation ran and ended with QUIT
-  | "refused" // ECONNREFUSED
-  | "connect-timeout"
-  | "unreachable" // EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL
-  | "reset" // ECONNRESET / EPIPE mid-conversation
-  | "closed" // the server closed the connection without a 421
-  | "timeout" // a reply did not come within its time
-  | "greeting-rejected" // 554 (or other non-220) greeting
-  | "service-unavailable" // 421 at any stage
-  | "tls-failed" // handshake error or stall
-  | "protocol-error" // malformed reply, line or reply over the caps
-  | "policy-refused" // the target policy refused this address/port: never connected
-  | "aborted"; // the check was cancelled
+export const CONNECTION_STATUSES = [
+  "ok", // the conversation ran and ended with QUIT
+  "refused", // ECONNREFUSED
+  "connect-timeout",
+  "unreachable", // EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL
+  "reset", // ECONNRESET / EPIPE mid-conversation
+  "closed", // the server closed the connection without a 421
+  "timeout", // a reply did not come within its time
+  "greeting-rejected", // 554 (or other non-220) greeting
+  "service-unavailable", // 421 at any stage
+  "tls-failed", // handshake error or stall
+  "protocol-error", // malformed reply, line or reply over the caps
+  "policy-refused", // the target policy refused this address/port: never connected
+  "aborted", // the check was cancelled
+] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+export const TLS_MODES = ["implicit", "starttls"] as const;
+export type TlsMode = (typeof TLS_MODES)[number];
 
 export interface TlsInfo {
   /** "implicit" on port 465, else "starttls". */
-  mode: "implicit" | "starttls";
+  mode: TlsMode;
   protocol: string | null;
   cipher: string | null;
   subject: string | null;
@@ -166,7 +176,8 @@ export interface TlsInfo {
 // ---------------------------------------------------------------------------------------------
 // Cases
 
-export type CaseGroup = "baseline" | "sender" | "recipient";
+export const CASE_GROUPS = ["baseline", "sender", "recipient"] as const;
+export type CaseGroup = (typeof CASE_GROUPS)[number];
 
 export interface CaseDefinition {
   /** Stable kebab-case id, e.g. "percent-hack-ip-literal". */
@@ -188,12 +199,17 @@ export interface CaseDefinition {
 }
 
 /** What the server answered to one case: a closed set. */
-export type CaseOutcome = "accepted" | "rejected" | "tempfail" | "error" | "skipped";
+export const CASE_OUTCOMES = ["accepted", "rejected", "tempfail", "error", "skipped"] as const;
+export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
+
+/** The command whose reply decided a case. */
+export const CASE_STAGES = ["mail", "rcpt"] as const;
+export type CaseStage = (typeof CASE_STAGES)[number];
 
 export interface CaseResult extends CaseDefinition {
   outcome: CaseOutcome;
   /** Where the outcome was decided. */
-  stage: "mail" | "rcpt" | null;
+  stage: CaseStage | null;
   /** The reply that decided the outcome (the MAIL reply when MAIL was refused). */
   reply: Pick<SmtpReply, "code" | "enhanced" | "text"> | null;
   mailReply: Pick<SmtpReply, "code" | "enhanced" | "text"> | null;
@@ -214,11 +230,30 @@ export interface CaseResult extends CaseDefinition {
 // ---------------------------------------------------------------------------------------------
 // Verdicts and reports
 
-export type Verdict = "open-relay" | "not-open-relay" | "inconclusive" | "unreachable";
+export const VERDICTS = ["open-relay", "not-open-relay", "inconclusive", "unreachable"] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export const SEVERITIES = ["critical", "warning", "info"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** What else looks wrong on a server (findings.ts), from facts seen on the wire: a closed set. */
+export const FINDING_IDS = [
+  "auth-before-tls",
+  "no-starttls",
+  "tls-failed",
+  "tls-old-protocol",
+  "cert-expired",
+  "cert-self-signed",
+  "cert-hostname-mismatch",
+  "helo-only",
+  "ptr-missing",
+  "ptr-mismatch",
+] as const;
+export type FindingId = (typeof FINDING_IDS)[number];
 
 export interface Finding {
-  id: string;
-  severity: "critical" | "warning" | "info";
+  id: FindingId;
+  severity: Severity;
   message: string;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The service end to end: real PostgreSQL, Redis, worker process and HTTP server, against fake
  * SMTP servers on 127.0.0.41–49 port 25 (allowed through RELAYCHECK_ALLOW_TARGETS), resolving
- * through a local DNS server. Every JSON response is checked against the OpenAPI document.
+ * through a local DNS server. The API is called through the client typed by the OpenAPI
+ * document (./api-client.ts), which also checks every JSON response against the document.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
@@ -10,11 +11,11 @@ import { startDnsServer, type LocalDnsServer } from "@/tests/support/dns-server"
 import { startClosed, startOpenRelay } from "@/tests/fakes/presets";
 import type { FakeServer } from "@/tests/fakes/types";
 import { isTerminal, readEvents, type ReceivedEvent } from "./read-events";
-import { loadOpenApi, responseSchemaName, type OpenApiValidator } from "./openapi-validator";
+import { bodyOf, createApiClient, type ApiClient } from "./api-client";
 
 let service: RunningService;
 let dns: LocalDnsServer;
-let api: OpenApiValidator;
+let api: ApiClient;
 const fakes: FakeServer[] = [];
 let clients = 0;
 
@@ -24,25 +25,8 @@ function newClient(): Record<string, string> {
   return { "x-forwarded-for": `198.51.100.${clients}` };
 }
 
-async function call(method: "GET" | "POST", path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${service.baseUrl}${path}`, {
-    method,
-    headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { res, status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : null };
-}
-
-/** Checks a JSON response against the document's schema for that path, method and status. */
-function conforms(docPath: string, method: "get" | "post", status: number, body: unknown): void {
-  api.assert(responseSchemaName(api.document, docPath, method, status), body);
-}
-
 async function createAndFinish(target: string, headers = newClient()): Promise<{ id: string; events: ReceivedEvent[] }> {
-  const created = await call("POST", "/api/v1/checks", { target }, headers);
-  expect(created.status, JSON.stringify(created.json)).toBe(202);
-  const id = created.json!.id as string;
+  const { id } = bodyOf(await api.post("/api/v1/checks", { body: { target }, headers }), 202);
   const { events } = await readEvents(`${service.baseUrl}/api/v1/checks/${id}/events`, { headers });
   return { id, events };
 }
@@ -50,7 +34,7 @@ async function createAndFinish(target: string, headers = newClient()): Promise<{
 beforeAll(async () => {
   dns = await startDnsServer({});
   service = await startService({ dnsServers: [dns.address], env: { CHECK_FRESH_COOLDOWN_SECONDS: "60" } });
-  api = await loadOpenApi(service.baseUrl);
+  api = await createApiClient(service.baseUrl);
 });
 
 afterAll(async () => {
@@ -65,13 +49,11 @@ describe("a check through the API", () => {
     fakes.push(fake);
     const client = newClient();
 
-    const created = await call("POST", "/api/v1/checks", { target: "127.0.0.41" }, client);
-    expect(created.status).toBe(202);
-    conforms("/api/v1/checks", "post", 202, created.json);
-    const id = created.json!.id as string;
+    const created = await api.post("/api/v1/checks", { body: { target: "127.0.0.41" }, headers: client });
+    const { id, ...createdView } = bodyOf(created, 202);
     expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(created.res.headers.get("location")).toBe(`/api/v1/checks/${id}`);
-    expect(created.json).toMatchObject({ status: "queued", url: `/checks/${id}`, links: { events: `/api/v1/checks/${id}/events` } });
+    expect(createdView).toMatchObject({ status: "queued", url: `/checks/${id}`, links: { events: `/api/v1/checks/${id}/events` } });
 
     // First viewer: hangs up after three events (a dropped connection).
     const eventsUrl = `${service.baseUrl}/api/v1/checks/${id}/events`;
@@ -90,7 +72,7 @@ describe("a check through the API", () => {
     expect(all.at(-1)!.type).toBe("done");
     for (const e of all) {
       expect(e.data.type).toBe(e.type);
-      api.assert("CheckStreamEvent", e.data);
+      api.validator.assert("CheckStreamEvent", e.data);
     }
     const types = all.map((e) => e.type);
     expect(types.slice(0, 2)).toEqual(["status", "status"]);
@@ -107,11 +89,8 @@ describe("a check through the API", () => {
     expect(resumed.events.map((e) => e.id)).toEqual([all.length - 1, all.length]);
 
     // The report: the CLI's JSON fields plus the service's.
-    const report = await call("GET", `/api/v1/checks/${id}`, undefined, client);
-    expect(report.status).toBe(200);
-    conforms("/api/v1/checks/{id}", "get", 200, report.json);
-    expect(report.json).toMatchObject({ id, status: "done", verdict: "open-relay", queuePosition: null, error: null, pending: [] });
-    const view = report.json as { servers: { ip: string; cases: { outcome: string }[]; transcript: unknown[] }[]; finishedAt: string | null };
+    const view = bodyOf(await api.get("/api/v1/checks/{id}", { path: { id }, headers: client }), 200);
+    expect(view).toMatchObject({ id, status: "done", verdict: "open-relay", queuePosition: null, error: null, pending: [] });
     expect(view.finishedAt).not.toBeNull();
     expect(view.servers).toHaveLength(1);
     expect(view.servers[0]!.ip).toBe("127.0.0.41");
@@ -130,35 +109,28 @@ describe("a check through the API", () => {
     expect(await page.text()).toContain("Open relay");
 
     // History of the target.
-    const history = await call("GET", `/api/v1/checks?target=127.0.0.41`, undefined, client);
-    expect(history.status).toBe(200);
-    conforms("/api/v1/checks", "get", 200, history.json);
-    expect((history.json!.checks as { id: string }[]).map((c) => c.id)).toContain(id);
+    const history = bodyOf(await api.get("/api/v1/checks", { query: { target: "127.0.0.41" }, headers: client }), 200);
+    expect(history.checks.map((c) => c.id)).toContain(id);
 
     // A second request for the same target within the window reuses the report…
-    const again = await call("POST", "/api/v1/checks", { target: "127.0.0.41" }, newClient());
-    expect(again.status).toBe(200);
-    conforms("/api/v1/checks", "post", 200, again.json);
-    expect(again.json).toMatchObject({ id, reused: true, status: "done" });
+    const again = bodyOf(await api.post("/api/v1/checks", { body: { target: "127.0.0.41" }, headers: newClient() }), 200);
+    expect(again).toMatchObject({ id, reused: true, status: "done" });
     // …and so does `fresh: true` within the cool-down.
-    const fresh = await call("POST", "/api/v1/checks", { target: "127.0.0.41", fresh: true }, newClient());
-    expect(fresh.status).toBe(200);
-    expect(fresh.json).toMatchObject({ id, reused: true });
+    const fresh = bodyOf(await api.post("/api/v1/checks", { body: { target: "127.0.0.41", fresh: true }, headers: newClient() }), 200);
+    expect(fresh).toMatchObject({ id, reused: true });
   });
 
   it("finishes a closed server as not an open relay, and ids are unguessable", async () => {
     fakes.push(await startClosed({ host: "127.0.0.42", port: 25 }));
     const { id, events } = await createAndFinish("127.0.0.42");
     expect(isTerminal(events)).toBe(true);
-    const report = await call("GET", `/api/v1/checks/${id}`);
-    expect(report.json).toMatchObject({ status: "done", verdict: "not-open-relay" });
+    const report = bodyOf(await api.get("/api/v1/checks/{id}", { path: { id } }), 200);
+    expect(report).toMatchObject({ status: "done", verdict: "not-open-relay" });
 
     // 128 random bits each: distinct, URL-safe, 16 bytes once decoded, nothing sequential.
     const ids = [id];
     for (const ports of [[25, 587], [587], [465]]) {
-      const r = await call("POST", "/api/v1/checks", { target: "127.0.0.42", ports }, newClient());
-      expect(r.status).toBe(202);
-      ids.push(r.json!.id as string);
+      ids.push(bodyOf(await api.post("/api/v1/checks", { body: { target: "127.0.0.42", ports }, headers: newClient() }), 202).id);
     }
     expect(new Set(ids).size).toBe(ids.length);
     for (const x of ids) expect(Buffer.from(x, "base64url")).toHaveLength(16);
@@ -176,8 +148,7 @@ describe("a check through the API", () => {
     const redis = new Redis(service.env.REDIS_URL!);
     try {
       const client = newClient();
-      const created = await call("POST", "/api/v1/checks", { target: "127.0.0.44" }, client);
-      const id = created.json!.id as string;
+      const { id } = bodyOf(await api.post("/api/v1/checks", { body: { target: "127.0.0.44" }, headers: client }), 202);
       const readers = async () => String(await redis.call("CLIENT", "LIST")).split("\n").filter((l: string) => l.includes(`name=relaycheck-sse:${service.env.REDIS_PREFIX} `)).length;
       const before = await readers();
       // Read until the check is running, then hang up while the server blocks on XREAD.
@@ -214,43 +185,36 @@ describe("what the API refuses", () => {
     ["empty", "   "],
   ];
   it.each(badTargets)("400 for %s", async (_what, target) => {
-    const r = await call("POST", "/api/v1/checks", { target }, newClient());
-    expect(r.status, JSON.stringify(r.json)).toBe(400);
-    conforms("/api/v1/checks", "post", 400, r.json);
-    const error = r.json!.error as { code: string; message: string };
+    const { error } = bodyOf(await api.post("/api/v1/checks", { body: { target }, headers: newClient() }), 400);
     expect(["invalid_target", "target_refused", "bad_request"]).toContain(error.code);
     expect(error.message.length).toBeGreaterThan(10);
   });
 
   it("400 for a port that is not SMTP, malformed JSON, unknown fields; 413 for a large body", async () => {
-    const port = await call("POST", "/api/v1/checks", { target: "127.0.0.45", ports: [2525] }, newClient());
-    expect(port.status).toBe(400);
-    expect(port.json).toMatchObject({ error: { code: "target_refused" } });
+    const port = bodyOf(await api.post("/api/v1/checks", { body: { target: "127.0.0.45", ports: [2525] }, headers: newClient() }), 400);
+    expect(port).toMatchObject({ error: { code: "target_refused" } });
 
-    const malformed = await call("POST", "/api/v1/checks", '{"target": "example.com"', newClient());
-    expect(malformed.status).toBe(400);
-    expect(malformed.json).toEqual({ error: { code: "bad_request", message: "The request body is not valid JSON." } });
+    const malformed = bodyOf(await api.post("/api/v1/checks", { body: { raw: '{"target": "example.com"' }, headers: newClient() }), 400);
+    expect(malformed).toEqual({ error: { code: "bad_request", message: "The request body is not valid JSON." } });
 
-    const unknown = await call("POST", "/api/v1/checks", { target: "example.com", sendData: true }, newClient());
+    const unknown = await api.post("/api/v1/checks", { body: { raw: JSON.stringify({ target: "example.com", sendData: true }) }, headers: newClient() });
     expect(unknown.status).toBe(400);
-    conforms("/api/v1/checks", "post", 400, unknown.json);
 
-    const large = await call("POST", "/api/v1/checks", { target: "a".repeat(20_000) }, newClient());
+    const large = await api.post("/api/v1/checks", { body: { target: "a".repeat(20_000) }, headers: newClient() });
     expect(large.status).toBe(413);
-    conforms("/api/v1/checks", "post", 413, large.json);
   });
 
   it("404 for unknown or malformed ids; 400 without a target to list", async () => {
     for (const id of ["AAAAAAAAAAAAAAAAAAAAAA", "1", "..%2F..%2Fetc"]) {
-      const r = await call("GET", `/api/v1/checks/${id}`);
+      // The path goes as it is (the last one is already escaped).
+      const r = await fetch(`${service.baseUrl}/api/v1/checks/${id}`);
       expect(r.status).toBe(404);
-      conforms("/api/v1/checks/{id}", "get", 404, r.json);
+      api.validator.assert("Error", await r.json());
       const sse = await fetch(`${service.baseUrl}/api/v1/checks/${id}/events`);
       expect(sse.status).toBe(404);
     }
-    const list = await call("GET", "/api/v1/checks");
+    const list = await api.get("/api/v1/checks", { query: {} as { target: string } });
     expect(list.status).toBe(400);
-    conforms("/api/v1/checks", "get", 400, list.json);
   });
 
   it("answers with security headers", async () => {
@@ -274,9 +238,7 @@ describe("what the API refuses", () => {
   });
 
   it("health is 200 with both dependencies up", async () => {
-    const r = await call("GET", "/api/health");
-    expect(r.status).toBe(200);
-    api.assert("Health", r.json);
-    expect(r.json).toEqual({ status: "ok", checks: { database: "ok", redis: "ok" } });
+    const health = bodyOf(await api.get("/api/health"), 200);
+    expect(health).toEqual({ status: "ok", checks: { database: "ok", redis: "ok" } });
   });
 });

@@ -1,219 +1,84 @@
 /**
- * The OpenAPI 3.1 description of the JSON API, written by hand next to the types it describes
- * (lib/checks/types.ts, lib/probe/types.ts). The service tests validate real responses against
- * it (tests/service), so a drift between the two fails the build.
+ * The OpenAPI 3.1 description of the JSON API. Its component schemas are generated from the zod
+ * schemas the service itself reads and checks with (lib/checks/report-schema.ts, the request
+ * schema of POST /api/v1/checks, the error codes of lib/errors.ts), so no field or enum is
+ * copied by hand; the operations are written here.
+ *
+ * Kept valid for standard tools: the service tests validate the served document with
+ * swagger-parser and redocly's recommended rules (redocly.yaml), validate real responses against
+ * it, and type their API client with types generated from it (`npm run openapi:types`).
  */
+import { z } from "zod";
+import { HISTORY_LIMIT } from "@/lib/checks/list-checks-for-target";
+import { createCheckInput } from "@/lib/checks/create-check";
+import { CHECK_ID_PATTERN } from "@/lib/checks/check-id";
+import { checkHistoryItemSchema, namedSchemas } from "@/lib/checks/report-schema";
+import { API_ERROR_CODES } from "@/lib/errors";
 
-type Schema = Record<string, unknown>;
+// ---------------------------------------------------------------------------------------------
+// The API's own schemas, named beside the report's
 
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const nullable = (type: string | string[]): Schema => ({ type: [...(Array.isArray(type) ? type : [type]), "null"] });
-const str: Schema = { type: "string" };
-const int: Schema = { type: "integer" };
-const num: Schema = { type: "number" };
-const bool: Schema = { type: "boolean" };
-const strings: Schema = { type: "array", items: str };
-const isoTime: Schema = { type: "string", format: "date-time" };
+const HEALTH_STATES = ["ok", "down"] as const;
 
-const obj = (properties: Record<string, Schema>, required: string[] = Object.keys(properties)): Schema => ({
-  type: "object",
-  properties,
-  required,
-});
-
-const verdict: Schema = { type: "string", enum: ["open-relay", "not-open-relay", "inconclusive", "unreachable"] };
-const status: Schema = { type: "string", enum: ["queued", "running", "done", "failed"] };
-const connectionStatus: Schema = {
-  type: "string",
-  enum: [
-    "ok", "refused", "connect-timeout", "unreachable", "reset", "closed", "timeout", "greeting-rejected",
-    "service-unavailable", "tls-failed", "protocol-error", "policy-refused", "aborted",
-  ],
-};
-const replyBrief: Schema = { oneOf: [{ type: "null" }, obj({ code: int, enhanced: nullable("string"), text: str })] };
-
-const schemas: Record<string, Schema> = {
-  Error: obj({
-    error: obj({
-      code: {
-        type: "string",
-        enum: ["bad_request", "invalid_target", "target_refused", "invalid_api_key", "not_found", "payload_too_large", "rate_limited", "unavailable", "internal"],
-      },
-      message: str,
-    }),
-  }),
-  CreateCheckRequest: {
-    ...obj(
-      {
-        target: { type: "string", minLength: 1, maxLength: 1024, description: "A domain, a host name, or an IPv4/IPv6 address.", examples: ["mail.example.com"] },
-        ports: { type: "array", items: { type: "integer", minimum: 1, maximum: 65535 }, minItems: 1, maxItems: 3, description: "SMTP ports to test (default [25]); 25, 465 and 587." },
-        fresh: { type: "boolean", description: "Probe again instead of reusing a recent report (honoured after a cool-down)." },
-      },
-      ["target"],
-    ),
-    additionalProperties: false,
-  },
-  NormalizedTarget: obj(
-    { input: str, kind: { type: "string", enum: ["domain", "ipv4", "ipv6"] }, name: str, unicode: str, stripped: str },
-    ["input", "kind", "name"],
-  ),
-  CheckLinks: obj({ self: str, events: str, html: str, history: str }),
-  ReportOptions: obj({ ports: { type: "array", items: int }, ehloName: str, senderDomain: str, recipientDomain: str }),
-  ResolutionInfo: obj({
-    mx: { type: "array", items: obj({ exchange: str, preference: int }) },
-    implicitMx: bool,
-    nullMx: bool,
-    hosts: { type: "array", items: obj({ host: str, addresses: strings, error: nullable("string") }) },
-    refused: { type: "array", items: obj({ host: str, ip: str, port: int, reason: str }) },
-    errors: strings,
-    durationMs: num,
-  }),
-  CaseResult: obj(
-    {
-      id: str,
-      title: str,
-      group: { type: "string", enum: ["baseline", "sender", "recipient"] },
-      mailFrom: str,
-      rcptTo: str,
-      localScope: nullable("string"),
-      nmap: int,
-      outcome: { type: "string", enum: ["accepted", "rejected", "tempfail", "error", "skipped"] },
-      stage: { enum: ["mail", "rcpt", null] },
-      reply: replyBrief,
-      mailReply: replyBrief,
-      evidence: bool,
-      note: nullable("string"),
-      session: nullable("integer"),
-      tls: bool,
-      durationMs: nullable("number"),
-      attempts: int,
-    },
-    ["id", "title", "group", "mailFrom", "rcptTo", "localScope", "outcome", "stage", "reply", "mailReply", "evidence", "note", "session", "tls", "durationMs", "attempts"],
-  ),
-  TranscriptLine: obj({ session: int, t: num, dir: { type: "string", enum: ["client", "server", "info"] }, line: str }),
-  TlsInfo: obj(
-    {
-      mode: { type: "string", enum: ["implicit", "starttls"] },
-      protocol: nullable("string"),
-      cipher: nullable("string"),
-      subject: nullable("string"),
-      issuer: nullable("string"),
-      subjectAltNames: strings,
-      validFrom: nullable("string"),
-      validTo: nullable("string"),
-      expired: nullable("boolean"),
-      selfSigned: nullable("boolean"),
-      hostnameMatch: nullable("boolean"),
-      authorized: bool,
-      authorizationError: nullable("string"),
-      handshakeMs: num,
-      error: str,
-    },
-    ["mode", "protocol", "cipher", "authorized", "handshakeMs"],
-  ),
-  ServerReport: obj(
-    {
-      host: str,
-      ip: str,
-      family: { type: "integer", enum: [4, 6] },
-      port: int,
-      mxPreference: nullable("integer"),
-      ptr: strings,
-      ptrMatches: nullable("boolean"),
-      status: connectionStatus,
-      statusDetail: nullable("string"),
-      verdict,
-      reason: str,
-      banner: nullable("string"),
-      greetingCode: nullable("integer"),
-      ehloName: nullable("string"),
-      usedHelo: bool,
-      extensions: strings,
-      pipelining: bool,
-      size: nullable("number"),
-      auth: obj({ mechanisms: strings, offeredBeforeTls: bool }),
-      starttls: obj({ offered: bool, required: bool }),
-      tls: { oneOf: [{ type: "null" }, ref("TlsInfo")] },
-      baseline: obj({
-        sender: nullable("string"),
-        senderAccepted: bool,
-        ownDomain: nullable("string"),
-        catchAll: { type: "object", additionalProperties: nullable("boolean") },
-      }),
-      cases: { type: "array", items: ref("CaseResult") },
-      findings: { type: "array", items: obj({ id: str, severity: { type: "string", enum: ["critical", "warning", "info"] }, message: str }) },
-      timings: obj({ connectMs: nullable("number"), greetingMs: nullable("number"), ehloMs: nullable("number"), tlsMs: nullable("number"), totalMs: num }),
-      sessions: {
-        type: "array",
-        items: obj({ id: int, status: connectionStatus, tls: bool, startedMs: num, endedMs: num, caseIds: strings, detail: nullable("string") }),
-      },
-      transcript: { type: "array", items: ref("TranscriptLine") },
-      transcriptTruncated: bool,
-    },
-  ),
-  PendingServer: obj({ key: str, host: str, ip: str, port: int, cases: { type: "array", items: ref("CaseResult") } }),
-  CheckView: {
-    ...obj(
-      {
-        id: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$", description: "128 random bits, base64url." },
-        status,
-        createdAt: isoTime,
-        startedAt: { oneOf: [{ type: "null" }, isoTime] },
-        finishedAt: { oneOf: [{ type: "null" }, isoTime] },
-        queuePosition: { type: ["integer", "null"], minimum: 1, description: "1-based place in the queue while queued." },
-        error: { oneOf: [{ type: "null" }, obj({ code: str, message: str })] },
-        url: str,
-        links: ref("CheckLinks"),
-        reused: bool,
-        schemaVersion: int,
-        target: ref("NormalizedTarget"),
-        options: { oneOf: [{ type: "null" }, ref("ReportOptions")] },
-        verdict: { oneOf: [{ type: "null" }, verdict] },
-        reason: nullable("string"),
-        durationMs: nullable("number"),
-        resolution: { oneOf: [{ type: "null" }, ref("ResolutionInfo")] },
-        servers: { type: "array", items: ref("ServerReport") },
-        pending: { type: "array", items: ref("PendingServer") },
-      },
-      [
-        "id", "status", "createdAt", "startedAt", "finishedAt", "queuePosition", "error", "url", "links",
-        "schemaVersion", "target", "options", "verdict", "reason", "durationMs", "resolution", "servers",
-      ],
-    ),
-    description: "A check: its state, and its report as far as it is known (the CLI's --json fields).",
-  },
-  CheckHistoryItem: obj({ id: str, status, createdAt: isoTime, finishedAt: { oneOf: [{ type: "null" }, isoTime] }, verdict: { oneOf: [{ type: "null" }, verdict] }, url: str }),
-  CheckHistory: obj({ target: str, checks: { type: "array", items: ref("CheckHistoryItem"), maxItems: 50 } }),
-  Health: obj({
-    status: { type: "string", enum: ["ok", "down"] },
-    checks: obj({ database: { type: "string", enum: ["ok", "down"] }, redis: { type: "string", enum: ["ok", "down"] } }),
-  }),
-  CheckStreamEvent: {
-    description: "The `data:` of one Server-Sent Event; `event:` repeats `type`, `id:` is the event's number in the check.",
-    type: "object",
-    required: ["type", "t"],
-    properties: {
-      type: { type: "string", enum: ["status", "resolved", "connected", "reply", "case-result", "server-done", "done", "failed"] },
-      t: { type: "number", description: "Milliseconds since the check (or probe) started." },
-      status,
-      server: str,
-      session: int,
-      tls: bool,
-      command: nullable("string"),
-      reply: obj({ code: int, enhanced: nullable("string"), text: str, lines: strings }),
-      resolution: ref("ResolutionInfo"),
-      servers: { type: "array", items: obj({ key: str, host: str, ip: str, port: int }) },
-      result: ref("CaseResult"),
-      report: { type: "object", description: "A ServerReport (server-done) or the whole CheckReport (done)." },
-      error: obj({ code: str, message: str }),
-    },
-  },
+const apiSchemas: Record<string, z.ZodType> = {
+  Error: z.object({ error: z.object({ code: z.enum(API_ERROR_CODES), message: z.string().meta({ description: "For people; never an internal detail." }) }) }),
+  CheckHistory: z.object({ target: z.string(), checks: z.array(checkHistoryItemSchema).max(HISTORY_LIMIT) }),
+  Health: z.object({ status: z.enum(HEALTH_STATES), checks: z.object({ database: z.enum(HEALTH_STATES), redis: z.enum(HEALTH_STATES) }) }),
+  CreateCheckRequest: createCheckInput,
 };
 
-const errorResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: ref("Error") } },
-});
+/** What the request schema does not say itself (it is the handler's own zod schema). */
+const REQUEST_DESCRIPTIONS = {
+  target: "A domain, a host name, or an IPv4/IPv6 address.",
+  ports: "SMTP ports to test (default [25]); 25, 465 and 587.",
+  fresh: "Probe again instead of reusing a recent report (honoured after a cool-down).",
+};
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * The registered zod schemas as OpenAPI 3.1 component schemas (JSON Schema 2020-12), with
+ * `$ref`s between them. Integers lose zod's safe-integer bounds (noise for readers).
+ */
+function componentSchemas(): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of [...namedSchemas, ...Object.entries(apiSchemas)]) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    uri: (id) => `#/components/schemas/${id}`,
+    override: ({ jsonSchema }) => {
+      const s = jsonSchema as JsonSchema;
+      if (s.minimum === Number.MIN_SAFE_INTEGER) delete s.minimum;
+      if (s.maximum === Number.MAX_SAFE_INTEGER) delete s.maximum;
+    },
+  });
+  const out: Record<string, JsonSchema> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    // Each came out as a document of its own; inside components they are plain schemas.
+    const { $schema: _dialect, $id: _id, ...rest } = schema as JsonSchema;
+    out[id] = rest;
+  }
+  const request = out.CreateCheckRequest as { properties: Record<string, JsonSchema> };
+  for (const [name, description] of Object.entries(REQUEST_DESCRIPTIONS)) {
+    if (!request.properties[name]) throw new Error(`CreateCheckRequest has no property ${name}`);
+    request.properties[name] = { ...request.properties[name], description };
+  }
+  request.properties.target = { ...request.properties.target, examples: ["mail.example.com"] };
+  return out;
+}
+
+const schemas = componentSchemas();
+
+const ref = (name: string): JsonSchema => {
+  if (!schemas[name]) throw new Error(`no component schema ${name}`);
+  return { $ref: `#/components/schemas/${name}` };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+const int = { type: "integer" };
+
+const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ref("Error") } } });
 
 const rateLimitHeaders = {
   "RateLimit-Limit": { schema: int, description: "Requests allowed in the window." },
@@ -222,21 +87,37 @@ const rateLimitHeaders = {
 };
 
 const tooMany = {
-  description: "Rate limit reached.",
+  description: "Rate limit reached (`rate_limited`).",
   headers: { "Retry-After": { schema: int, description: "Seconds to wait." }, ...rateLimitHeaders },
   content: { "application/json": { schema: ref("Error") } },
 };
 
 const badKey = {
   description: "The Authorization header has a malformed, unknown or revoked API key (`invalid_api_key`).",
-  headers: { "WWW-Authenticate": { schema: str } },
+  headers: { "WWW-Authenticate": { schema: { type: "string" }, description: "`Bearer` with the error." } },
   content: { "application/json": { schema: ref("Error") } },
 };
 
-/** Every operation that counts against a limit: anonymous (per IP) or with an API key (per key). */
-const optionalKey = [{}, { apiKey: [] }];
+/** Answers every API operation may give besides its own. */
+const commonErrors = {
+  "401": badKey,
+  "429": tooMany,
+  "500": errorResponse("Internal error (`internal`), or a check whose stored data is damaged (`damaged_record`)."),
+  "503": errorResponse("A dependency (database, Redis) is down (`unavailable`)."),
+};
 
-const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" } };
+/** Anonymous (limits per client IP) or with an API key (limits per key). */
+const optionalKey = [{}, { apiKey: [] }];
+/** Operations that take no credentials at all. */
+const noKey: never[] = [];
+
+const idParam = {
+  name: "id",
+  in: "path",
+  required: true,
+  description: "The check's id.",
+  schema: { type: "string", pattern: CHECK_ID_PATTERN.source },
+};
 
 export const openApiDocument = {
   openapi: "3.1.0",
@@ -249,7 +130,7 @@ export const openApiDocument = {
       "Without credentials, limits count per client IP; with an API key (`Authorization: Bearer rk_…`, issued by the operator) " +
       "they count per key and are higher. A bad or revoked key is refused with 401, never downgraded to anonymous.",
   },
-  servers: [{ url: "/" }],
+  servers: [{ url: "/", description: "The service that serves this document." }],
   paths: {
     "/api/v1/checks": {
       post: {
@@ -260,24 +141,21 @@ export const openApiDocument = {
         responses: {
           "202": { description: "Check created and queued.", headers: rateLimitHeaders, content: { "application/json": { schema: ref("CheckView") } } },
           "200": { description: "A recent check of the same target was reused (`reused: true`).", content: { "application/json": { schema: ref("CheckView") } } },
-          "400": errorResponse("Malformed request or refused target."),
-          "413": errorResponse("Request body too large."),
+          "400": errorResponse("Malformed request (`bad_request`) or a target that is invalid (`invalid_target`) or refused (`target_refused`)."),
+          "413": errorResponse("Request body too large (`payload_too_large`)."),
           "415": errorResponse("The body is not sent as `Content-Type: application/json` (`unsupported_media_type`)."),
-          "401": badKey,
-          "429": tooMany,
-          "503": errorResponse("A dependency is down."),
+          ...commonErrors,
         },
       },
       get: {
         operationId: "listChecksForTarget",
         security: optionalKey,
         summary: "The latest checks of one exact target.",
-        parameters: [{ name: "target", in: "query", required: true, schema: { type: "string", minLength: 1, maxLength: 1024 } }],
+        parameters: [{ name: "target", in: "query", required: true, description: "The target as typed when it was checked.", schema: { type: "string", minLength: 1, maxLength: 1024 } }],
         responses: {
           "200": { description: "History, newest first.", content: { "application/json": { schema: ref("CheckHistory") } } },
           "400": errorResponse("Missing or invalid target."),
-          "401": badKey,
-          "429": tooMany,
+          ...commonErrors,
         },
       },
     },
@@ -289,9 +167,8 @@ export const openApiDocument = {
         parameters: [idParam],
         responses: {
           "200": { description: "The check.", content: { "application/json": { schema: ref("CheckView") } } },
-          "404": errorResponse("No such check."),
-          "401": badKey,
-          "429": tooMany,
+          "404": errorResponse("No such check (`not_found`)."),
+          ...commonErrors,
         },
       },
     },
@@ -307,22 +184,29 @@ export const openApiDocument = {
         ],
         responses: {
           "200": {
-            description: "`id:`, `event:` and `data:` lines per event (data: CheckStreamEvent); `: keep-alive` comments.",
-            content: { "text/event-stream": { schema: { type: "string" }, itemSchema: ref("CheckStreamEvent") } },
+            description:
+              "A stream of Server-Sent Events, modelled as a sequence of CheckStreamEvent: each event is an `id:` line (its number in the check), " +
+              "an `event:` line (its type) and a `data:` line (the event as JSON); `: keep-alive` comments come between.",
+            content: { "text/event-stream": { schema: { type: "array", format: "event-stream", items: ref("CheckStreamEvent") } } },
           },
-          "400": errorResponse("Bad Last-Event-ID."),
-          "404": errorResponse("No such check."),
-          "401": badKey,
-          "429": tooMany,
+          "400": errorResponse("Bad Last-Event-ID (`bad_request`)."),
+          "404": errorResponse("No such check (`not_found`)."),
+          ...commonErrors,
         },
       },
     },
     "/api/v1/openapi.json": {
-      get: { operationId: "getOpenApi", summary: "This document.", responses: { "200": { description: "OpenAPI 3.1 document.", content: { "application/json": {} } } } },
+      get: {
+        operationId: "getOpenApi",
+        security: noKey,
+        summary: "This document.",
+        responses: { "200": { description: "OpenAPI 3.1 document.", content: { "application/json": { schema: { type: "object" } } } } },
+      },
     },
     "/api/health": {
       get: {
         operationId: "health",
+        security: noKey,
         summary: "PostgreSQL and Redis reachability.",
         responses: {
           "200": { description: "Both up.", content: { "application/json": { schema: ref("Health") } } },
@@ -342,4 +226,4 @@ export const openApiDocument = {
       },
     },
   },
-} as const;
+};

@@ -16,6 +16,7 @@ const STATUS: Record<AppErrorCode, number> = {
   unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503,
+  damaged_record: 500,
 };
 
 const NO_STORE = { "Cache-Control": "no-store" };
