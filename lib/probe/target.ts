@@ -241,10 +241,20 @@ function parseIpv4(text: string): Parsed | null {
   );
 }
 
+/**
+ * An `xn--` label that is not valid punycode. Node 20's `domainToASCII` refused such names; newer
+ * Node (24) passes them through, and `domainToUnicode` then hands the label back undecoded.
+ */
+function undecodablePunycode(label: string): boolean {
+  if (!label.toLowerCase().startsWith("xn--")) return false;
+  const unicode = domainToUnicode(label);
+  return unicode === "" || unicode.toLowerCase().startsWith("xn--") || domainToASCII(unicode) !== label.toLowerCase();
+}
+
 function parseHostName(text: string, options: NormalizeTargetOptions): Parsed {
   const shown = visible(text);
   const ascii = domainToASCII(text);
-  if (ascii === "") {
+  if (ascii === "" || ascii.split(".").some(undecodablePunycode)) {
     fail("invalid-idn", `“${shown}” is not a valid domain name: its international characters cannot be converted (IDNA/UTS-46). Check for look-alike or invisible characters.`);
   }
   const name = ascii.endsWith(".") ? ascii.slice(0, -1) : ascii;
