@@ -54,17 +54,51 @@ function isNoData(err: unknown): boolean {
   return code === "ENODATA";
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, resolver: Resolver): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        resolver.cancel();
-        reject(Object.assign(new Error("DNS timeout"), { code: "ETIMEOUT" }));
-      }, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+/**
+ * c-ares's timeout per try: the whole budget (up to this cap). A shorter try would retransmit
+ * sooner, but c-ares drops a late answer to the first try, so a server slower than one try never
+ * gets through.
+ */
+const DNS_TRY_MAX_MS = 5_000;
+const DNS_TRIES = 2;
+
+/**
+ * Runs DNS lookups, each on a Resolver of its own with its own time budget. `Resolver#cancel`
+ * cancels every query outstanding on that resolver, so a shared one would let one lookup that
+ * never answers cancel its siblings (a forward confirmation started later, a slow host's A).
+ */
+class Lookups {
+  private readonly active = new Set<Resolver>();
+  private cancelled = false;
+
+  constructor(
+    private readonly servers: string[],
+    private readonly budgetMs: number,
+  ) {}
+
+  run<T>(query: (resolver: Resolver) => Promise<T>): Promise<T> {
+    if (this.cancelled) return Promise.reject(Object.assign(new Error("DNS lookup cancelled"), { code: "ECANCELLED" }));
+    const resolver = new Resolver({ timeout: Math.max(1, Math.min(this.budgetMs, DNS_TRY_MAX_MS)), tries: DNS_TRIES });
+    if (this.servers.length) resolver.setServers(this.servers);
+    this.active.add(resolver);
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      query(resolver),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error("DNS timeout"), { code: "ETIMEOUT" })), this.budgetMs);
+      }),
+    ]).finally(() => {
+      clearTimeout(timer);
+      this.active.delete(resolver);
+      resolver.cancel(); // this lookup's own query only, if it is still outstanding
+    });
+  }
+
+  /** The check was cancelled: every outstanding lookup ends now. */
+  cancelAll(): void {
+    this.cancelled = true;
+    for (const resolver of this.active) resolver.cancel();
+  }
 }
 
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
@@ -85,11 +119,13 @@ export function isHostName(name: string): boolean {
  */
 export async function resolveTarget(target: NormalizedTarget, options: ResolveOptions): Promise<{ info: ResolutionInfo; servers: ServerTarget[] }> {
   const started = performance.now();
-  const resolver = new Resolver({ timeout: Math.min(options.dnsMs, 5_000), tries: 2 });
-  if (options.dnsServers.length) resolver.setServers(options.dnsServers);
-  const onAbort = () => resolver.cancel();
+  const lookups = new Lookups(options.dnsServers, options.dnsMs);
+  const onAbort = () => lookups.cancelAll();
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const q = <T>(p: Promise<T>) => withTimeout(p, options.dnsMs, resolver);
+  const mx = (name: string) => lookups.run((r) => r.resolveMx(name));
+  const a = (name: string) => lookups.run((r) => r.resolve4(name));
+  const aaaa = (name: string) => lookups.run((r) => r.resolve6(name));
+  const reverse = (ip: string) => lookups.run((r) => r.reverse(ip));
 
   const info: ResolutionInfo = { mx: [], implicitMx: false, nullMx: false, hosts: [], refused: [], errors: [], durationMs: 0 };
   const hosts: { host: string; preference: number | null }[] = [];
@@ -99,11 +135,11 @@ export async function resolveTarget(target: NormalizedTarget, options: ResolveOp
       info.hosts.push({ host: target.name, addresses: [target.name], error: null });
     } else {
       try {
-        const mx = (await q(resolver.resolveMx(target.name))).sort((a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange));
-        if (mx.length === 1 && (mx[0]!.exchange === "" || mx[0]!.exchange === ".")) {
+        const records = (await mx(target.name)).sort((a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange));
+        if (records.length === 1 && (records[0]!.exchange === "" || records[0]!.exchange === ".")) {
           info.nullMx = true;
         } else {
-          for (const r of mx) {
+          for (const r of records) {
             const exchange = r.exchange.toLowerCase().replace(/\.$/, "");
             if (!isHostName(exchange)) {
               info.errors.push(`MX record "${r.exchange}" is not a valid host name; skipped`);
@@ -126,16 +162,16 @@ export async function resolveTarget(target: NormalizedTarget, options: ResolveOp
           info.errors.push(`MX lookup for ${target.name} failed: ${dnsMessage(err)}`);
         }
       }
-      const lookups = await Promise.all(
+      const found = await Promise.all(
         hosts.map(async ({ host }) => {
-          const [v4, v6] = await Promise.allSettled([q(resolver.resolve4(host)), q(resolver.resolve6(host))]);
+          const [v4, v6] = await Promise.allSettled([a(host), aaaa(host)]);
           const addresses = [...(v4.status === "fulfilled" ? v4.value : []), ...(v6.status === "fulfilled" ? v6.value : [])];
           const failures = [v4, v6].filter((r): r is PromiseRejectedResult => r.status === "rejected" && !isNoData(r.reason));
           const error = addresses.length === 0 ? (failures[0] ? dnsMessage(failures[0].reason) : "no A or AAAA records") : null;
           return { host, addresses, error };
         }),
       );
-      info.hosts.push(...lookups);
+      info.hosts.push(...found);
     }
 
     const servers: ServerTarget[] = [];
@@ -164,11 +200,11 @@ export async function resolveTarget(target: NormalizedTarget, options: ResolveOp
     await Promise.all(
       [...new Set(servers.map((s) => s.ip))].map(async (ip) => {
         try {
-          const names = (await q(resolver.reverse(ip))).map((n) => n.toLowerCase().replace(/\.$/, "")).filter(isHostName);
+          const names = (await reverse(ip)).map((n) => n.toLowerCase().replace(/\.$/, "")).filter(isHostName);
           const confirmed: string[] = [];
           await Promise.all(
             names.map(async (name) => {
-              const forward = await Promise.allSettled([q(resolver.resolve4(name)), q(resolver.resolve6(name))]);
+              const forward = await Promise.allSettled([a(name), aaaa(name)]);
               if (forward.some((r) => r.status === "fulfilled" && r.value.some((a) => sameIp(a, ip)))) confirmed.push(name);
             }),
           );

@@ -14,6 +14,8 @@ describe("local DNS server", () => {
       aaaa: { "mx1.two-mx.test": ["::1"] },
       ptr: { "127.0.0.31": ["mx1.two-mx.test"], "::1": ["localhost6.test"] },
       nullMx: ["nullmx.test"],
+      noAnswer: { aaaa: ["mx2.two-mx.test"] },
+      delayMs: { "implicit.test": 100 },
     });
     resolver = new Resolver({ timeout: 1000, tries: 1 });
     resolver.setServers([dns.address]);
@@ -52,7 +54,7 @@ describe("local DNS server", () => {
 
   it("says NODATA for a known name without that type, NXDOMAIN for an unknown one", async () => {
     await expect(resolver.resolveMx("implicit.test")).rejects.toMatchObject({ code: "ENODATA" });
-    await expect(resolver.resolve6("mx2.two-mx.test")).rejects.toMatchObject({ code: "ENODATA" });
+    await expect(resolver.resolveMx("mx2.two-mx.test")).rejects.toMatchObject({ code: "ENODATA" });
     await expect(resolver.resolve4("nowhere.test")).rejects.toMatchObject({ code: "ENOTFOUND" });
     await expect(resolver.reverse("127.0.0.99")).rejects.toMatchObject({ code: "ENOTFOUND" });
   });
@@ -63,5 +65,17 @@ describe("local DNS server", () => {
     const res = await client("mx1.two-mx.test", "A");
     expect(res.answers.map((a) => a.address)).toEqual(["127.0.0.31"]);
     expect(dns.queries.some((q) => q.transport === "tcp" && q.name === "mx1.two-mx.test")).toBe(true);
+  });
+
+  it("never answers a `noAnswer` question (the client times out), and still logs it", async () => {
+    await expect(resolver.resolve6("mx2.two-mx.test")).rejects.toMatchObject({ code: "ETIMEOUT" });
+    expect(dns.queries.some((q) => q.type === "AAAA" && q.name === "mx2.two-mx.test")).toBe(true);
+    expect(await resolver.resolve4("mx2.two-mx.test")).toEqual(["127.0.0.32"]);
+  });
+
+  it("holds the answers about a `delayMs` name", async () => {
+    const started = performance.now();
+    expect(await resolver.resolve4("implicit.test")).toEqual(["127.0.0.33"]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
   });
 });
