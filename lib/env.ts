@@ -87,6 +87,12 @@ export const envSchema = z.object({
   /** New probes of one target per window (reused reports do not count). */
   RATE_LIMIT_TARGET_POINTS: int(1, 1_000_000).default(5),
   RATE_LIMIT_TARGET_WINDOW_SECONDS: int(1, 86_400).default(3600),
+  /**
+   * Probes of one server address per window, whatever name or port led to it (many domains can
+   * share one MX): a server over it is reported "not tested" (rate-limited), not probed.
+   */
+  RATE_LIMIT_SERVER_POINTS: int(1, 1_000_000).default(20),
+  RATE_LIMIT_SERVER_WINDOW_SECONDS: int(1, 86_400).default(3600),
   /** API reads (GET) per client IP per minute. */
   RATE_LIMIT_READS_PER_MINUTE: int(1, 1_000_000).default(600),
   /**

@@ -22,6 +22,8 @@ import type { CheckServices } from "@/lib/checks/services";
 import type { CheckFailureCode } from "@/lib/checks/types";
 import type { ServerSlots } from "@/lib/concurrency/server-slots";
 import type { Logger } from "@/lib/logger";
+import { AppError } from "@/lib/errors";
+import type { Limiter } from "@/lib/rate-limit/create-limiters";
 
 export interface ProbeSettings {
   /** Engine options that come from the operator's config (EHLO name, DNS servers, timeouts…). */
@@ -31,7 +33,7 @@ export interface ProbeSettings {
 }
 
 export interface RunCheckDeps {
-  services: Pick<CheckServices, "db" | "redis" | "settings" | "log">;
+  services: Pick<CheckServices, "db" | "redis" | "settings" | "log"> & Partial<Pick<CheckServices, "limiters">>;
   /** Default HEARTBEAT_EVERY_MS. */
   heartbeatEveryMs?: number;
   probe: ProbeSettings;
@@ -91,7 +93,7 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
       ports: check.ports,
       addressPolicy: policyOf(deps.services.settings),
       signal: controller.signal,
-      ...(deps.serverSlots ? { acquireServerSlot: slotAcquirer(deps.serverSlots, controller, runLog) } : {}),
+      ...(deps.serverSlots ? { acquireServerSlot: slotAcquirer(deps.serverSlots, controller, runLog, deps.services.limiters?.serverProbes) } : {}),
     });
     try {
       let sawDone = false;
@@ -133,8 +135,17 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
  * until the server has a free slot or the check is aborted (its timeout, a shutdown); the engine
  * then finds the signal aborted and reports the server as cancelled without connecting.
  */
-function slotAcquirer(slots: ServerSlots, controller: AbortController, log: Logger) {
-  return async (ip: string, port: number): Promise<() => Promise<void>> => {
+function slotAcquirer(slots: ServerSlots, controller: AbortController, log: Logger, perServer?: Limiter) {
+  return async (ip: string, port: number): Promise<(() => Promise<void>) | { refused: string }> => {
+    // Probes of one address are counted whatever name or port led to it (many domains share an MX).
+    const refused = await perServer?.consume(ip).then(
+      () => null,
+      (e: unknown) => (e instanceof AppError && e.code === "rate_limited" ? e.message.replace(/^Too many probes of this server address\./, "This server address was probed too often lately.") : null),
+    );
+    if (refused) {
+      log.warn({ ip, port }, "server address over its probe limit; not probed");
+      return { refused };
+    }
     const lease = await slots.acquire(ip, {
       signal: controller.signal,
       onLost: () => {

@@ -39,6 +39,7 @@ export const CONNECTION_STATUS: Record<ConnectionStatus, string> = {
   "tls-failed": "the TLS handshake failed",
   "protocol-error": "the server broke the SMTP protocol",
   "policy-refused": "not tested: address not allowed",
+  "rate-limited": "not tested: probed too often lately",
   aborted: "the check was cancelled",
 };
 

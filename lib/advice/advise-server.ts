@@ -343,6 +343,11 @@ const UNREACHABLE_TEXT: Partial<Record<ServerReport["status"], { title: string; 
     explain: "The network reported the address as unreachable (no route to it).",
     steps: ["Check that the address in DNS is right and that the host is online.", CHECK_DNS],
   },
+  "rate-limited": {
+    title: "relaycheck did not test this server this time",
+    explain: "This server address was probed many times within the last hour (through this or other names that lead to it); relaycheck limits probes per server so it is never used to hammer one.",
+    steps: ["Check again later: the reason above says when."],
+  },
   "policy-refused": {
     title: "The mail server's address is not a public one",
     explain: "DNS points to a private, local or reserved address, which nobody on the Internet can reach; relaycheck does not connect to such addresses.",

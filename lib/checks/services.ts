@@ -82,6 +82,8 @@ export function createCheckServices(env: Env, name = "web"): CheckServices {
       keyPoints: env.RATE_LIMIT_KEY_POINTS,
       keyWindowSeconds: env.RATE_LIMIT_KEY_WINDOW_SECONDS,
       keyReadsPerMinute: env.RATE_LIMIT_KEY_READS_PER_MINUTE,
+      serverPoints: env.RATE_LIMIT_SERVER_POINTS,
+      serverWindowSeconds: env.RATE_LIMIT_SERVER_WINDOW_SECONDS,
     }),
     settings: settingsFromEnv(env),
     log,

@@ -6,7 +6,7 @@ import { openSession, type OpenResult, type Opening } from "./open-session";
 import { IMPLICIT_TLS_PORT } from "./options";
 import { findSender, runCase, type CaseRun } from "./run-cases";
 import type { ServerTarget } from "./resolve-target";
-import type { SessionError } from "./smtp-session";
+import { SessionError } from "./smtp-session";
 import { Transcript } from "./transcript";
 import { outcomeOf } from "./verdict";
 import type { CaseDefinition, CaseResult, NormalizedTarget, ProbeEvent, ProbeOptions, ServerKey, ServerReport, SessionSummary } from "./types";
@@ -16,6 +16,8 @@ export function serverKey(ip: string, port: number): ServerKey {
 }
 
 export interface ServerProbeContext {
+  /** Set when the service refused to probe this server (too many probes lately): no connection. */
+  refused?: string;
   target: NormalizedTarget;
   options: ProbeOptions;
   emit: (event: ProbeEvent) => void;
@@ -89,6 +91,10 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
     ),
   };
 
+  if (ctx.refused) {
+    probe.record.firstFailure = new SessionError("rate-limited", ctx.refused);
+    return buildServerReport(probe.record, false);
+  }
   // Step 1.
   const first = await openFirstSession(probe);
   // Steps 2 and 3: lane 0 starts on the first session; the other lanes open their own meanwhile.

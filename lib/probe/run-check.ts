@@ -48,12 +48,16 @@ export async function* runCheck(input: string | NormalizedTarget, optionsInput: 
     const ctx = { target, options, emit: (e: ProbeEvent) => channel.push(e), checkStarted };
     await runLimited(groups, PARALLEL_ADDRESSES, async (group) => {
       for (const server of group) {
-        const release = await options.acquireServerSlot?.(server.ip, server.port);
+        const slot = await options.acquireServerSlot?.(server.ip, server.port);
         let report: ServerReport;
-        try {
-          report = await probeServer(server, ctx);
-        } finally {
-          await release?.();
+        if (slot && typeof slot === "object") {
+          report = await probeServer(server, { ...ctx, refused: slot.refused });
+        } else {
+          try {
+            report = await probeServer(server, ctx);
+          } finally {
+            await slot?.();
+          }
         }
         reports.set(server, report);
         channel.push({ type: "server-done", t: t(), server: serverKey(server.ip, server.port), report });

@@ -100,9 +100,10 @@ export interface ProbeOptions {
    * Called before the probe of each address and port; the probe starts when the promise resolves
    * and calls the returned function when it ends. A service uses it to cap the connections to
    * one server across all its workers (the engine itself never opens more than
-   * `maxParallelSessions` to one server).
+   * `maxParallelSessions` to one server). It may refuse instead (`{ refused: why }`): the server
+   * is then reported `rate-limited`, with that reason, and never connected to.
    */
-  acquireServerSlot?: (ip: string, port: number) => Promise<() => void | Promise<void>>;
+  acquireServerSlot?: (ip: string, port: number) => Promise<(() => void | Promise<void>) | { refused: string }>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,6 +145,7 @@ export const CONNECTION_STATUSES = [
   "tls-failed", // handshake error or stall
   "protocol-error", // malformed reply, line or reply over the caps
   "policy-refused", // the target policy refused this address/port: never connected
+  "rate-limited", // probed too often lately (the service's per-address limit): never connected
   "aborted", // the check was cancelled
 ] as const;
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];

@@ -34,6 +34,7 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
   "tls-failed": "the TLS handshake failed",
   "protocol-error": "the server broke the SMTP protocol",
   "policy-refused": "the address is not allowed by the target policy",
+  "rate-limited": "relaycheck did not test it: it was probed too often lately",
   aborted: "the check was cancelled",
 };
 
@@ -80,7 +81,7 @@ function decideServerVerdict(server: ServerFacts): { verdict: Verdict; reason: s
   const relay = server.cases.filter((c) => c.group !== "baseline");
   const ran = relay.filter((c) => c.outcome !== "skipped" && c.outcome !== "error");
   if (ran.length === 0) {
-    if (server.status === "ok" || server.status === "aborted") {
+    if (server.status === "ok" || server.status === "aborted" || server.status === "rate-limited") {
       return { verdict: "inconclusive", reason: `No relay case could be run: ${describeStatus(server.status, server.statusDetail)}.` };
     }
     return { verdict: "unreachable", reason: `Could not test the server: ${describeStatus(server.status, server.statusDetail)}.` };

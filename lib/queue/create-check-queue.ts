@@ -17,7 +17,7 @@ export interface QueueNames {
 export type CheckQueue = Queue;
 
 export function createCheckQueue(connection: Redis, names: QueueNames): CheckQueue {
-  return new Queue(names.name, {
+  const queue = new Queue(names.name, {
     connection,
     prefix: names.prefix,
     defaultJobOptions: {
@@ -27,6 +27,10 @@ export function createCheckQueue(connection: Redis, names: QueueNames): CheckQue
       removeOnFail: { count: 5000 },
     },
   });
+  // Connection errors come back on the commands (and the Redis connection logs its outage once);
+  // without a listener the queue would print every failed reconnect.
+  queue.on("error", () => {});
+  return queue;
 }
 
 export async function enqueueCheck(queue: CheckQueue, payload: RunCheckPayload): Promise<void> {

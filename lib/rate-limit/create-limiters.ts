@@ -21,6 +21,9 @@ export interface RateLimitSettings {
   keyPoints: number;
   keyWindowSeconds: number;
   keyReadsPerMinute: number;
+  /** Probes of one server address (all names and ports that lead to it) per window. */
+  serverPoints: number;
+  serverWindowSeconds: number;
 }
 
 export interface Limiter {
@@ -32,6 +35,8 @@ export interface Limiters {
   clientChecks: Limiter;
   targetChecks: Limiter;
   clientReads: Limiter;
+  /** Probes of one server address, whichever name or port led to it (keyed by the IP). */
+  serverProbes: Limiter;
   /** New checks of one API key (keyed by the key's id); `points` overrides the default. */
   keyChecks(points?: number | null): Limiter;
   /** API reads of one API key per minute; `perMinute` overrides the default. */
@@ -53,6 +58,7 @@ export function createLimiters(redis: Redis, settings: RateLimitSettings): Limit
     clientChecks: make("client", settings.clientPoints, settings.clientWindowSeconds, "checks from your address"),
     targetChecks: make("target", settings.targetPoints, settings.targetWindowSeconds, "new checks of this target"),
     clientReads: make("reads", settings.readsPerMinute, 60, "requests from your address"),
+    serverProbes: make("server", settings.serverPoints, settings.serverWindowSeconds, "probes of this server address"),
     keyChecks: (points) => cached("key", points ?? settings.keyPoints, settings.keyWindowSeconds, "checks with this API key"),
     keyReads: (perMinute) => cached("key-reads", perMinute ?? settings.keyReadsPerMinute, 60, "requests with this API key"),
   };

@@ -102,7 +102,7 @@ export interface components {
          * @description What happened to a session on the wire.
          * @enum {string}
          */
-        ConnectionStatus: "ok" | "refused" | "connect-timeout" | "unreachable" | "reset" | "closed" | "timeout" | "greeting-rejected" | "service-unavailable" | "tls-failed" | "protocol-error" | "policy-refused" | "aborted";
+        ConnectionStatus: "ok" | "refused" | "connect-timeout" | "unreachable" | "reset" | "closed" | "timeout" | "greeting-rejected" | "service-unavailable" | "tls-failed" | "protocol-error" | "policy-refused" | "rate-limited" | "aborted";
         /** @enum {string} */
         CheckStatus: "queued" | "running" | "done" | "failed";
         NormalizedTarget: {
