@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FINDING_IDS, type ServerReport } from "@/lib/probe/types";
 import { adviseServer } from "./advise-server";
 import type { AdviceItem } from "./types";
-import { allStrings, goodTls, MX, reply, scenario, THIRD, type ProfileName } from "./test-fixtures";
+import { allStrings, CATALOGUE, goodTls, MX, reply, scenario, THIRD, type ProfileName } from "./test-fixtures";
 
 const ids = (items: AdviceItem[]) => items.map((i) => i.id);
 const item = (items: AdviceItem[], id: string) => {
@@ -313,6 +313,23 @@ describe("output form", () => {
   it("is JSON-serialisable and deterministic", () => {
     const server = scenario("exim", { accept: ["plain-third-party"] });
     expect(JSON.parse(JSON.stringify(adviseServer(server)))).toEqual(adviseServer(server));
+  });
+});
+
+describe("open relay: one critical card when the server relays everything", () => {
+  it("the plain case never reached RCPT (its sender was refused temporarily), everything else relayed: the tricks follow from the open relay", () => {
+    const relayIds = CATALOGUE.filter((c) => c.group !== "baseline" && c.id !== "plain-third-party").map((c) => c.id);
+    const server = scenario("postfix", { accept: relayIds });
+    server.cases = server.cases.map((c) =>
+      c.id === "plain-third-party"
+        ? { ...c, outcome: "tempfail", stage: "mail", reply: { code: 450, enhanced: "4.4.3", text: "Temp. resolver error" }, evidence: false, notRun: "sender-tempfail" }
+        : c,
+    );
+    const advice = adviseServer(server);
+    expect(advice.items.filter((i) => i.severity === "critical").map((i) => i.id)).toEqual(["open-relay"]);
+    expect(item(advice.items, "relay-trick-percent-hack")).toMatchObject({ severity: "warning" });
+    expect(item(advice.items, "relay-trick-percent-hack").detail).toMatch(/follows from the open relay/);
+    expect(item(advice.items, "open-relay").fix).toBeDefined();
   });
 });
 

@@ -99,7 +99,8 @@ function openRelayItems(ctx: Context): AdviceItem[] {
   const { server } = ctx;
   const proving = relayCases(server).filter((c) => c.outcome === "accepted" && c.evidence);
   const byKind = groupByKind(proving, ctx.ownDomains);
-  const plainAccepted = byKind.has("plain");
+  // A server that relays everything it was asked is one open relay, not a list of tricks.
+  const plainAccepted = byKind.has("plain") || relaysEverything(server);
   const items: AdviceItem[] = [];
 
   items.push({
@@ -562,6 +563,17 @@ function groupByKind(cases: CaseResult[], ownDomains: string[]): Map<CaseKind, C
     map.set(kind, [...(map.get(kind) ?? []), c]);
   }
   return map;
+}
+
+/**
+ * Every relay case that reached RCPT TO was accepted (refusals of an address's syntax aside):
+ * e.g. the plain case never got there (its sender was refused), but everything else relays.
+ */
+function relaysEverything(server: ServerReport): boolean {
+  const reached = relayCases(server).filter((c) => c.stage === "rcpt" && c.notRun === undefined);
+  const syntax = (c: CaseResult) => c.reply !== null && (c.reply.code === 501 || /^5\.(1\.3|5\.\d+)$/.test(c.reply.enhanced ?? ""));
+  const accepted = reached.filter((c) => c.outcome === "accepted" && c.evidence);
+  return accepted.length > 1 && reached.every((c) => (c.outcome === "accepted" && c.evidence) || syntax(c));
 }
 
 /** Cases refused because the recipient's domain does not exist, not by a relay rule. */

@@ -95,6 +95,7 @@ export const caseResultSchema = named(
     tls: z.boolean(),
     durationMs: z.number().nullable(),
     attempts: int(),
+    notRun: z.enum(["sender-tempfail", "connection-limit"]).optional(),
   }),
 );
 
@@ -175,6 +176,10 @@ export const storedServerReportSchema = z.object({
   }),
   sessions: z.array(sessionSummarySchema),
   transcriptTruncated: z.boolean(),
+  rateLimit: z
+    .object({ allowed: int(), periodMs: z.number().nullable(), waitedMs: z.number(), casesNotRun: int() })
+    .optional()
+    .describe("Set when the server refused new connections with 421 and the probe had to pace itself."),
 });
 
 export const serverReportSchema = named(

@@ -5,7 +5,7 @@ import { isHostName, type ServerTarget } from "./resolve-target";
 import type { SessionError } from "./smtp-session";
 import type { Transcript } from "./transcript";
 import { isEvidence, isPolicyDeferral, serverVerdict } from "./verdict";
-import type { CaseDefinition, CaseResult, ConnectionStatus, NormalizedTarget, ServerReport, SessionSummary, TlsInfo } from "./types";
+import type { CaseDefinition, CaseResult, ConnectionRateLimit, ConnectionStatus, NormalizedTarget, ServerReport, SessionSummary, TlsInfo } from "./types";
 
 /** Everything one server's probe saw, gathered as it goes; the report is built from it at the end. */
 export interface ServerRecord {
@@ -29,6 +29,8 @@ export interface ServerRecord {
   /** Whether the sender search ended, and the sender it found (null: every one refused). */
   senderChecked: boolean;
   sender: string | null;
+  /** What the probe learned of a connection rate limit, if the server had one. */
+  rateLimit?: ConnectionRateLimit;
 }
 
 /**
@@ -101,6 +103,7 @@ export function buildServerReport(record: ServerRecord, cancelled: boolean): Ser
       ownDomain: first || record.senderChecked ? ownDomainOf(record) : null,
       catchAll,
     },
+    ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}),
   };
   const { verdict, reason } = serverVerdict(base);
   const report: ServerReport = {

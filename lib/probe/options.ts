@@ -11,6 +11,10 @@ export const DEFAULT_TIMEOUTS: ProbeTimeouts = {
   tlsHandshakeMs: 10_000,
   serverTotalMs: 90_000,
   dnsMs: 5_000,
+  retryPauseMs: 3_000,
+  // A minute, and a little: a per-minute limit counted in whole seconds lets the next
+  // connection in only once the server's clock has passed the minute.
+  rateLimitWaitMs: 62_000,
 };
 
 export const DEFAULT_LIMITS: ProbeLimits = {

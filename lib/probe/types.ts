@@ -48,6 +48,16 @@ export interface ProbeTimeouts {
   /** The whole conversation with one server address, all sessions included. */
   serverTotalMs: number;
   dnsMs: number;
+  /**
+   * Pause before a case that got a temporary refusal (not a policy deferral) runs again, in a
+   * later session: pre-queue filters (postscreen) pass a client on its next connection.
+   */
+  retryPauseMs?: number;
+  /**
+   * Longest total wait for a server that limits the rate of new connections (421 at connect),
+   * within `serverTotalMs`.
+   */
+  rateLimitWaitMs?: number;
 }
 
 export interface ProbeLimits {
@@ -227,6 +237,28 @@ export interface CaseResult extends CaseDefinition {
   durationMs: number | null;
   /** How many sessions tried the case (more than 1 after a drop). */
   attempts: number;
+  /** Set when the case never reached the relay decision for a reason unrelated to relaying. */
+  notRun?: CaseNotRun;
+}
+
+/**
+ * Why a case did not reach its relay decision; the verdict leaves it out or names the cause:
+ * - "sender-tempfail": MAIL FROM got a 4xx (outcome "tempfail", stage "mail"), also on the retry;
+ * - "connection-limit": the server's connection rate limit left no session for it within the
+ *   wait budget (outcome "error").
+ */
+export type CaseNotRun = "sender-tempfail" | "connection-limit";
+
+/** A server that limits new connections: what the probe learned of its pace. */
+export interface ConnectionRateLimit {
+  /** Connections the server accepted before it refused one with 421. */
+  allowed: number;
+  /** The time after which it accepted again (an upper bound of its period), or null if it never did. */
+  periodMs: number | null;
+  /** Time spent waiting for it. */
+  waitedMs: number;
+  /** Cases left without a session when the wait budget ran out. */
+  casesNotRun: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,6 +351,8 @@ export interface ServerReport {
   sessions: SessionSummary[];
   transcript: TranscriptLine[];
   transcriptTruncated: boolean;
+  /** Set when the server refused new connections with 421 and the probe had to pace itself. */
+  rateLimit?: ConnectionRateLimit;
 }
 
 export interface ResolutionInfo {

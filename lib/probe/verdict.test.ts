@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkVerdict, isEvidence, outcomeOf, serverVerdict } from "./verdict";
+import { checkVerdict, describePace, isEvidence, outcomeOf, serverVerdict } from "./verdict";
 import type { CaseResult, ServerReport } from "./types";
 
 function c(id: string, outcome: CaseResult["outcome"], extra: Partial<CaseResult> = {}): CaseResult {
@@ -67,8 +67,36 @@ describe("serverVerdict", () => {
       verdict: "inconclusive", reason: /temporary failure/,
     },
     { name: "nothing ran", cases: [c("third-party", "error"), c("null-sender", "skipped")], verdict: "inconclusive", reason: /No relay case could be run/ },
-  ])("$name → $verdict", ({ cases, verdict, reason }) => {
-    const v = serverVerdict(server(cases));
+    {
+      name: "a sender refused temporarily at MAIL does not decide: the rest were refused",
+      cases: [c("third-party", "rejected"), c("null-sender", "rejected"), c("sender-ip-literal", "tempfail", { stage: "mail", reply: { code: 450, enhanced: null, text: "Temp. resolver error" }, notRun: "sender-tempfail" })],
+      verdict: "not-open-relay", reason: /refused all 2 relay attempts.*; 1 case not run because the server refused the sender temporarily at MAIL FROM \(sender-ip-literal\)/,
+    },
+    {
+      name: "every sender refused temporarily at MAIL: nothing reached RCPT",
+      cases: [c("third-party", "tempfail", { stage: "mail", notRun: "sender-tempfail" }), c("null-sender", "tempfail", { stage: "mail", notRun: "sender-tempfail" })],
+      verdict: "inconclusive", reason: /refused our senders temporarily at MAIL FROM \(third-party, null-sender.*no relay case reached RCPT TO/,
+    },
+    {
+      name: "an accept still wins over a sender refused temporarily",
+      cases: [c("third-party", "tempfail", { stage: "mail", notRun: "sender-tempfail" }), c("null-sender", "accepted")],
+      verdict: "open-relay", reason: /null-sender/,
+    },
+    {
+      name: "cases left by a connection rate limit: the limit, how many, and that plain relay and null sender were refused",
+      cases: [c("third-party", "rejected"), c("null-sender", "rejected"), c("bang-path", "error", { group: "recipient", notRun: "connection-limit" }), c("trailing-at", "error", { group: "recipient", notRun: "connection-limit" })],
+      rateLimit: { allowed: 2, periodMs: 61_000, waitedMs: 60_000, casesNotRun: 2 },
+      verdict: "inconclusive",
+      reason: /^The server allows about 2 connections a minute; 2 cases not run \(bang-path, trailing-at\) within the wait budget: check again in 61 s or more\. The 2 cases that ran were refused, the plain relay and the null sender among them\.$/,
+    },
+    {
+      name: "cases left by a connection rate limit whose period was never learned",
+      cases: [c("third-party", "rejected"), c("bang-path", "error", { group: "recipient", notRun: "connection-limit" })],
+      rateLimit: { allowed: 2, periodMs: null, waitedMs: 1_000, casesNotRun: 1 },
+      verdict: "inconclusive", reason: /^The server accepted 2 connections, then refused new ones \(421\) for as long as we could wait; 1 case not run .*check again in a few minutes\. The one case that ran was refused\.$/,
+    },
+  ])("$name → $verdict", ({ cases, verdict, reason, rateLimit }) => {
+    const v = serverVerdict(server(cases as CaseResult[], rateLimit ? { rateLimit } : {}));
     expect(v.verdict).toBe(verdict);
     expect(v.reason).toMatch(reason);
   });
@@ -115,6 +143,15 @@ describe("serverVerdict", () => {
   });
 });
 
+describe("describePace", () => {
+  it.each([
+    [{ allowed: 2, periodMs: 60_400 }, "allows about 2 connections a minute"],
+    [{ allowed: 1, periodMs: 4_700 }, "allows about 1 connection every 5 s"],
+    [{ allowed: 5, periodMs: 600_000 }, "allows about 5 connections every 10 minutes"],
+    [{ allowed: 2, periodMs: null }, "accepted 2 connections, then refused new ones (421) for as long as we could wait"],
+  ] as const)("%j → %s", (limit, text) => expect(describePace(limit)).toBe(text));
+});
+
 describe("checkVerdict", () => {
   const s = (verdict: ServerReport["verdict"], host = "mx1.example.com") => ({ host, ip: "192.0.2.1", port: 25, verdict, reason: `${verdict} because` });
   it.each([
@@ -124,6 +161,7 @@ describe("checkVerdict", () => {
     [[s("not-open-relay"), s("unreachable", "mx2.example.com")], "not-open-relay", /1 could not be reached: mx2/],
     [[s("unreachable"), s("unreachable")], "unreachable", /None of the 2 servers/],
     [[], "unreachable", /no servers/],
+    [[s("not-open-relay")], "not-open-relay", /^mx1\.example\.com \(192\.0\.2\.1\) port 25: not-open-relay because$/],
   ] as const)("%#", (servers, verdict, reason) => {
     const v = checkVerdict([...servers], "no servers");
     expect(v.verdict).toBe(verdict);

@@ -1,6 +1,6 @@
 import { escapeText } from "./escape-text";
 import { formatReply } from "./reply-parser";
-import type { CaseOutcome, CaseResult, ConnectionStatus, ServerReport, SmtpReply, Verdict } from "./types";
+import type { CaseOutcome, CaseResult, ConnectionRateLimit, ConnectionStatus, ServerReport, SmtpReply, Verdict } from "./types";
 
 /** What a reply to MAIL or RCPT says about a case. 421 is handled by the session, not here. */
 export function outcomeOf(reply: Pick<SmtpReply, "code">): CaseOutcome {
@@ -61,10 +61,29 @@ export function isPolicyDeferral(reply: Pick<SmtpReply, "code" | "enhanced"> | n
   return reply !== null && reply.code === 454 && reply.enhanced !== null && reply.enhanced.startsWith("4.7.");
 }
 
+/** "about 2 connections a minute" / "every 5 s"; a period not learned says what is known. */
+export function describePace(limit: Pick<ConnectionRateLimit, "allowed" | "periodMs">): string {
+  const n = plural(limit.allowed, "connection");
+  if (limit.periodMs === null) return `accepted ${n}, then refused new ones (421) for as long as we could wait`;
+  return `allows about ${n} ${every(limit.periodMs)}`;
+}
+
+function every(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  if (s >= 50 && s <= 70) return "a minute";
+  if (s > 90) return `every ${Math.round(s / 60)} minutes`;
+  return `every ${s} s`;
+}
+
+function after(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  return s > 90 ? `${Math.round(s / 60)} minutes` : `${s} s`;
+}
+
 /** Bad destination address (X.1.2) or null MX (X.1.10): the server refused the test domain itself. */
 const DOMAIN_CHECK = /^[45]\.1\.(2|10)$/;
 
-type ServerFacts = Pick<ServerReport, "status" | "statusDetail" | "cases" | "baseline">;
+type ServerFacts = Pick<ServerReport, "status" | "statusDetail" | "cases" | "baseline" | "rateLimit">;
 
 /**
  * The verdict on one server from its case results, with a one-sentence reason citing the cases.
@@ -78,9 +97,18 @@ export function serverVerdict(server: ServerFacts): { verdict: Verdict; reason: 
 
 /** Order matters: proof of relaying wins; then whatever kept us from a clean answer. */
 function decideServerVerdict(server: ServerFacts): { verdict: Verdict; reason: string } {
-  const relay = server.cases.filter((c) => c.group !== "baseline");
+  // A case whose sender was refused temporarily never reached the relay decision: left out.
+  const senderTempfail = server.cases.filter((c) => c.group !== "baseline" && c.notRun === "sender-tempfail");
+  const relay = server.cases.filter((c) => c.group !== "baseline" && c.notRun !== "sender-tempfail");
   const ran = relay.filter((c) => c.outcome !== "skipped" && c.outcome !== "error");
   if (ran.length === 0) {
+    if (senderTempfail.length > 0) {
+      const r = senderTempfail[0]!.reply;
+      return {
+        verdict: "inconclusive",
+        reason: `The server refused our senders temporarily at MAIL FROM (${list(senderTempfail)}; e.g. "${r ? formatReply(r) : "4xx"}"), so no relay case reached RCPT TO; check again later.`,
+      };
+    }
     if (server.status === "ok" || server.status === "aborted" || server.status === "rate-limited") {
       return { verdict: "inconclusive", reason: `No relay case could be run: ${describeStatus(server.status, server.statusDetail)}.` };
     }
@@ -104,6 +132,15 @@ function decideServerVerdict(server: ServerFacts): { verdict: Verdict; reason: s
     return {
       verdict: "inconclusive",
       reason: `${plural(temp.length, "case")} got a temporary failure (${list(temp)}; e.g. "${r ? formatReply(r) : "4xx"}"): greylisting or rate limiting; check again in a few minutes.`,
+    };
+  }
+  const limited = errors.filter((c) => c.notRun === "connection-limit");
+  if (limited.length > 0 && server.rateLimit) {
+    const limit = server.rateLimit;
+    const retry = limit.periodMs !== null ? `check again in ${after(limit.periodMs)} or more` : "check again in a few minutes";
+    return {
+      verdict: "inconclusive",
+      reason: `The server ${describePace(limit)}; ${plural(limited.length, "case")} not run (${list(limited)}) within the wait budget: ${retry}.${refusedSoFar(ran)}`,
     };
   }
   if (errors.length > 0) {
@@ -139,10 +176,23 @@ function decideServerVerdict(server: ServerFacts): { verdict: Verdict; reason: s
   const tail = deferred.length
     ? `; ${deferred.length === refused.length ? "all" : deferred.length} with a temporary policy refusal (454 4.7.x), which a spammer's retry meets again`
     : "";
+  const notRun = senderTempfail.length
+    ? `; ${plural(senderTempfail.length, "case")} not run because the server refused the sender temporarily at MAIL FROM (${list(senderTempfail)})`
+    : "";
   return {
     verdict: "not-open-relay",
-    reason: `The server refused all ${plural(refused.length, "relay attempt")} (e.g. ${sample.id}: "${sample.reply ? formatReply(sample.reply) : "rejected"}")${tail}.`,
+    reason: `The server refused all ${plural(refused.length, "relay attempt")} (e.g. ${sample.id}: "${sample.reply ? formatReply(sample.reply) : "rejected"}")${tail}${notRun}.`,
   };
+}
+
+/** What the cases that did run showed, when others could not: the plain relay and null sender above all. */
+function refusedSoFar(ran: CaseResult[]): string {
+  const refused = (c: CaseResult | undefined) => c !== undefined && (c.outcome === "rejected" || (c.outcome === "tempfail" && isPolicyDeferral(c.reply)));
+  if (ran.length === 0 || !ran.every(refused)) return "";
+  const plain = ran.find((c) => c.id === "third-party");
+  const nullSender = ran.find((c) => c.id === "null-sender");
+  const all = ran.length === 1 ? "The one case that ran was refused" : `The ${ran.length} cases that ran were refused`;
+  return plain && nullSender ? ` ${all}, the plain relay and the null sender among them.` : ` ${all}.`;
 }
 
 type ServerOutcome = Pick<ServerReport, "host" | "ip" | "port" | "verdict" | "reason">;
@@ -179,7 +229,7 @@ function decideCheckVerdict(servers: ServerOutcome[], noServersReason: string): 
   if (down.length === 0) {
     return {
       verdict: "not-open-relay",
-      reason: servers.length === 1 ? closed[0]!.reason : `All ${servers.length} servers refused to relay; ${name(closed[0]!)}: ${closed[0]!.reason}`,
+      reason: servers.length === 1 ? `${name(closed[0]!)}: ${closed[0]!.reason}` : `All ${servers.length} servers refused to relay; ${name(closed[0]!)}: ${closed[0]!.reason}`,
     };
   }
   return {

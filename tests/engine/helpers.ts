@@ -31,6 +31,8 @@ export const FAST_TIMEOUTS = {
   tlsHandshakeMs: 2_000,
   serverTotalMs: 20_000,
   dnsMs: 2_000,
+  /** Temporary refusals are retried after this pause (3 s by default). */
+  retryPauseMs: 100,
 } as const;
 
 /** Options for one fake: its port, a local DNS server (also for IP targets: PTR lookups). */

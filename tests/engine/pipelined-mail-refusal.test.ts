@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probe } from "@/lib/probe";
 import { startLineServer, verbOf, type LineServer } from "@/tests/fakes/line-server";
 import { startDnsServer, type LocalDnsServer } from "@/tests/support/dns-server";
-import { caseById, FAST_TIMEOUTS, loopbackPolicy, onlyServer } from "./helpers";
+import { FAST_TIMEOUTS, loopbackPolicy, onlyServer } from "./helpers";
 
 describe("a MAIL refused inside a pipelined group", () => {
   let server: LineServer;
@@ -42,7 +42,11 @@ describe("a MAIL refused inside a pipelined group", () => {
   it("records the 451 at MAIL as the decisive reply, not the 503", async () => {
     const report = await probe(server.host, { ports: [server.port], dnsServers: [dns.address], addressPolicy: loopbackPolicy([server.port]), timeouts: FAST_TIMEOUTS });
     const s = onlyServer(report);
-    expect(caseById(s, "percent-hack-ip-literal")).toMatchObject({ outcome: "tempfail", stage: "mail", reply: { code: 451, enhanced: "4.7.1" } });
+    // Each such case is retried once in a later session, where it may be that session's first
+    // MAIL (and pass): which ones stay refused depends on the order, so look at all of them.
+    const atMail = s.cases.filter((c) => c.stage === "mail");
+    expect(atMail.length).toBeGreaterThan(0);
+    for (const c of atMail) expect(c, c.id).toMatchObject({ outcome: "tempfail", notRun: "sender-tempfail", reply: { code: 451, enhanced: "4.7.1" } });
     expect(s.cases.filter((c) => c.reply?.code === 503)).toEqual([]);
   });
 });

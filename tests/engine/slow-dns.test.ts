@@ -13,9 +13,12 @@ import type { FakeServer } from "@/tests/fakes/types";
 import { startDnsServer, type LocalDnsServer } from "@/tests/support/dns-server";
 import { FAST_TIMEOUTS, loopbackPolicy, testTarget } from "./helpers";
 
-const DNS_MS = 1_000;
-/** Slow but within the budget of each single lookup. */
-const SLOW_ANSWER_MS = 600;
+const DNS_MS = 2_000;
+/**
+ * Slow but within the budget of each single lookup; two of them in a row (PTR, then its forward
+ * confirmation) outlast the hanging lookup's budget.
+ */
+const SLOW_ANSWER_MS = 1_200;
 
 let dns: LocalDnsServer;
 let mx1: FakeServer;

@@ -23,10 +23,13 @@ export const startCatchAll = (o: Overrides = {}): Promise<FakeServer> =>
 export const startTrickVulnerable = (o: Overrides = {}): Promise<FakeServer> =>
   startScriptedSmtp({ hostname: "mx.tricky.test", domains: ["tricky.test"], ...o, policy: "trick-vulnerable" });
 
-/** 450 4.7.1 to every RCPT of a third party (or, with scope "all", to every RCPT); else closed. */
-export const startGreylisting = (o: Overrides & { scope?: "third-party" | "all" } = {}): Promise<FakeServer> => {
-  const { scope = "third-party", ...rest } = o;
-  return startScriptedSmtp({ hostname: "mx.grey.test", domains: ["grey.test"], ...rest, greylist: scope, policy: "closed" });
+/**
+ * 450 4.7.1 to every RCPT of a third party (or, with scope "all", to every RCPT); else closed (or
+ * open). With `greylistDelayMs` a retry of the same pair after that delay passes.
+ */
+export const startGreylisting = (o: Overrides & { scope?: "third-party" | "all"; relay?: "open" | "closed" } = {}): Promise<FakeServer> => {
+  const { scope = "third-party", relay = "closed", ...rest } = o;
+  return startScriptedSmtp({ hostname: "mx.grey.test", domains: ["grey.test"], ...rest, greylist: scope, policy: relay });
 };
 
 /** Waits before the 220 (anti-spam greet pause); optionally a multi-line greeting. Closed. */

@@ -19,7 +19,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { listen, closeServer, newSessionLog, plainAddress } from "./listen";
 import { selfSignedCert } from "./tls-cert";
-import { ConnectionTracker, emptyLog, type FakeServer, type FakeSessionLog } from "./types";
+import { ConnectionTracker, emptyLog, type FakeLog, type FakeServer, type FakeSessionLog } from "./types";
 
 export interface Reply {
   code: number;
@@ -76,6 +76,13 @@ export interface ScriptedSmtpOptions {
   policyAfterTls?: RelayPolicy;
   /** 450 4.7.1 to every RCPT of a third party, or to every RCPT. */
   greylist?: "off" | "third-party" | "all";
+  /**
+   * With `greylist`: a (sender, recipient) pair seen this long ago or more passes on to the
+   * policy, as greylisting lets a retry through (default: never).
+   */
+  greylistDelayMs?: number;
+  /** Overrides the reply to MAIL FROM (after the syntax checks); undefined keeps the normal one. */
+  onMail?: (ctx: { sender: string; session: number; mailsInSession: number }) => Reply | undefined;
   /** Exim: `MAIL FROM:<x@[1.2.3.4]>` → 501. */
   rejectIpLiteralSenders?: boolean;
   /** Full greeting text lines after "220" (default: "<hostname> ESMTP relaycheck-fake"). */
@@ -179,7 +186,10 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
   const greeting = options.greeting ?? [`${hostname} ESMTP relaycheck-fake`];
   const secureContext = starttls === "none" ? null : tls.createSecureContext(selfSignedCert(hostname));
 
-  const log = emptyLog();
+  const log: FakeLog = emptyLog();
+  log.maxSessionsAtOnce = 0;
+  /** When each (sender, recipient) pair was first greylisted. */
+  const greylisted = new Map<string, number>();
   const tracker = new ConnectionTracker<net.Socket>(log);
   // Sessions counted by the connection cap: a session leaves it when it ends (QUIT or hang-up),
   // not when its socket finally closes, so a client that reconnects right after 221 is not
@@ -260,6 +270,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     };
 
     capped.add(socket);
+    if (!options.slotReleaseDelayMs) log.maxSessionsAtOnce = Math.max(log.maxSessionsAtOnce ?? 0, capped.size);
     if (options.maxConnections !== undefined && capped.size > options.maxConnections) {
       log.refusedConnections++;
       void reply({ code: 421, lines: [`4.7.0 ${hostname} Error: too many connections from ${session.log.remoteAddress}`] }, { final: true });
@@ -280,6 +291,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
       session.stream = secure;
     };
 
+    let mailsInSession = 0;
     const handle = async (line: string): Promise<void> => {
       if (session.closed) return;
       session.log.commands.push(line);
@@ -317,6 +329,8 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
           if (options.rejectIpLiteralSenders && /@\[[^\]]*\]$/.test(sender)) {
             return reply({ code: 501, lines: [`<${sender}>: domain literals not allowed`] });
           }
+          const override = options.onMail?.({ sender, session: session.log.id, mailsInSession: ++mailsInSession });
+          if (override) return reply(override);
           session.mailFrom = sender;
           return reply({ code: 250, lines: ["2.1.0 Ok"] });
         }
@@ -328,7 +342,11 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
           const rcpt = analyseAddress(m[1] ?? "", own);
           const greylist = options.greylist ?? "off";
           if (greylist === "all" || (greylist === "third-party" && !rcpt.ownDomain)) {
-            return reply({ code: 450, lines: [`4.7.1 <${rcpt.raw}>: Recipient address rejected: Greylisted, try again later`] });
+            const pair = `${session.mailFrom} ${rcpt.raw}`;
+            const since = greylisted.get(pair);
+            if (since === undefined) greylisted.set(pair, Date.now());
+            const passes = options.greylistDelayMs !== undefined && since !== undefined && Date.now() - since >= options.greylistDelayMs;
+            if (!passes) return reply({ code: 450, lines: [`4.7.1 <${rcpt.raw}>: Recipient address rejected: Greylisted, try again later`] });
           }
           const p = session.tls ? (options.policyAfterTls ?? policy) : policy;
           return reply(decide(p, { rcpt, mailFrom: session.mailFrom, tls: session.tls, session: session.log.id, users }, relayDeniedCode));

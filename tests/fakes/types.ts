@@ -30,6 +30,12 @@ export interface FakeLog {
   tarpitted: number;
   /** Connections answered with 421 because of the per-client connection cap. */
   refusedConnections: number;
+  /**
+   * Most sessions open at the same time, from accept to QUIT or hang-up (unlike
+   * `maxConcurrent`, not counting a socket whose session ended but whose close is still on the
+   * way). Kept by the scripted fake (without `slotReleaseDelayMs`).
+   */
+  maxSessionsAtOnce?: number;
 }
 
 export interface FakeServer {

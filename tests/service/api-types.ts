@@ -141,6 +141,8 @@ export interface components {
             tls: boolean;
             durationMs: number | null;
             attempts: number;
+            /** @enum {string} */
+            notRun?: "sender-tempfail" | "connection-limit";
         };
         TranscriptLine: {
             session: number;
@@ -229,6 +231,13 @@ export interface components {
                 detail: string | null;
             }[];
             transcriptTruncated: boolean;
+            /** @description Set when the server refused new connections with 421 and the probe had to pace itself. */
+            rateLimit?: {
+                allowed: number;
+                periodMs: number | null;
+                waitedMs: number;
+                casesNotRun: number;
+            };
             cases: components["schemas"]["CaseResult"][];
             transcript: components["schemas"]["TranscriptLine"][];
         };

@@ -1,14 +1,22 @@
 /**
  * Real Postfix instances for tests: each one its own config, queue and data directory in a temp
  * dir, listening on one loopback address (127.0.0.21 ... port 25), with transports that can
- * never deliver anything anywhere (`discard:`), no DNS (no lookups for clients or deliveries), no
- * postscreen. Two presets:
+ * never deliver anything anywhere (`discard:`), no DNS (no lookups for clients or deliveries), and
+ * postscreen only on request. Two presets:
  *
  * - `closed`: mynetworks is 192.0.2.1/32 only, so loopback clients are strangers; relay denied
  *   with 554 5.7.1 (reject_unauth_destination); Postfix's default error limits (slow down after
  *   10 errors, hang up at 20).
  * - `open`: mynetworks is 127.0.0.0/8, so the probe is trusted and everything relays (to the
  *   discard transport).
+ *
+ * `postscreen` puts Postfix's pre-queue filter in front of smtpd, with a short greet wait and its
+ * after-220 tests (pipelining, non-SMTP command, bare newline): a new client gets a multi-line
+ * greeting with a pause inside, then postscreen's own SMTP engine, which answers 450 4.3.2 to
+ * every RCPT; a client that passed may reconnect and meets smtpd. Connection limits
+ * (`smtpd_client_connection_rate_limit` with a short `anvil_rate_time_unit`) go through `main`.
+ * The readiness check connects from READY_CHECK_SOURCE, so neither postscreen's verdict nor the
+ * rate limit counts it against the probe's own address.
  *
  * How it runs: as root, `master -c <dir> -d` is a child process of the test in its own process
  * group (not daemonised, so `close()` or the test process's exit stops it, children included);
@@ -31,7 +39,11 @@ const POSTCONF = "/usr/sbin/postconf";
 const DEFAULT_DAEMON_DIRECTORY = "/usr/lib/postfix/sbin";
 const READY_TIMEOUT_MS = 20_000;
 const READY_POLL_MS = 50;
+/** Longest greeting wait of the readiness check (postscreen's greet wait included). */
+const GREETING_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
+/** Where the readiness check connects from: not the probe's 127.0.0.1. */
+const READY_CHECK_SOURCE = "127.0.0.254";
 /** Addresses tried for instances, in order; one lock file each so parallel runs do not collide. */
 const ADDRESS_RANGE = { first: 21, last: 120 } as const;
 
@@ -49,6 +61,8 @@ export interface PostfixOptions {
   recipients?: string[];
   /** Extra or overriding main.cf parameters. */
   main?: Record<string, string>;
+  /** postscreen in front of smtpd, with its greet wait and after-220 tests. */
+  postscreen?: { greetWait: string };
 }
 
 export interface PostfixInstance {
@@ -99,7 +113,7 @@ export function postfixAvailable(): DependencyCheck {
   return availability;
 }
 
-function mainCf(o: { dir: string; host: string; preset: PostfixPreset; myhostname: string; domain: string; extra: Record<string, string> }): string {
+function mainCf(o: { dir: string; host: string; preset: PostfixPreset; myhostname: string; domain: string; postscreen?: PostfixOptions["postscreen"]; extra: Record<string, string> }): string {
   // Not `error:`: smtpd rejects at RCPT a recipient whose transport is `error`, which would make
   // the open preset look closed. `discard:` accepts and throws away; and no DATA is ever sent.
   const never = "discard:relaycheck test instance never delivers";
@@ -145,15 +159,35 @@ function mainCf(o: { dir: string; host: string; preset: PostfixPreset; myhostnam
     append_dot_mydomain: "no",
     maillog_file: path.join(o.dir, "maillog"),
     maillog_file_prefixes: o.dir,
+    ...(o.postscreen ? postscreenCf(o.postscreen) : {}),
     ...o.extra,
   };
   return Object.entries(params).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n";
 }
 
-function masterCf(host: string): string {
+/** postscreen with every test that needs no DNS: the greet wait and the after-220 tests. */
+function postscreenCf(o: NonNullable<PostfixOptions["postscreen"]>): Record<string, string> {
+  return {
+    postscreen_greet_wait: o.greetWait,
+    postscreen_greet_action: "enforce",
+    postscreen_pipelining_enable: "yes",
+    postscreen_non_smtp_command_enable: "yes",
+    postscreen_bare_newline_enable: "yes",
+    postscreen_dnsbl_sites: "",
+    postscreen_cache_map: "btree:$data_directory/postscreen_cache",
+  };
+}
+
+function masterCf(host: string, postscreen: boolean): string {
   // Only what smtpd needs to answer up to RCPT; chroot off (the temp dir is no chroot jail).
-  return `${host}:25 inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
+  const front = postscreen
+    ? `${host}:25 inet n - n - 1 postscreen
+smtpd     pass  -       -       n       -       -       smtpd
+dnsblog   unix  -       -       n       -       0       dnsblog
+`
+    : `${host}:25 inet n - n - - smtpd
+`;
+  return `${front}pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 qmgr      unix  n       -       n       300     1       qmgr
@@ -259,18 +293,22 @@ async function pickAddress(preferred?: string): Promise<string> {
   throw new Error(preferred ? `${preferred}:25 is in use` : "no free loopback address for a Postfix instance");
 }
 
-/** Resolves with the first reply line when the server greets, rejects if it cannot connect. */
+/**
+ * Resolves with the last greeting line once the server greets (postscreen's multi-line greeting
+ * waits in the middle: talking before its end would fail the client), rejects if it cannot
+ * connect. It connects from READY_CHECK_SOURCE, not from the probe's address.
+ */
 function greetingOf(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, localAddress: READY_CHECK_SOURCE });
     let buf = "";
-    socket.setTimeout(2000, () => socket.destroy(new Error("greeting timeout")));
+    socket.setTimeout(GREETING_TIMEOUT_MS, () => socket.destroy(new Error("greeting timeout")));
     socket.on("data", (d: Buffer) => {
       buf += d.toString("latin1");
-      const nl = buf.indexOf("\n");
-      if (nl >= 0) {
+      const last = buf.split("\n").find((l) => /^\d{3}( |\r?$)/.test(l));
+      if (last !== undefined) {
         socket.end("QUIT\r\n");
-        resolve(buf.slice(0, nl).trimEnd());
+        resolve(last.trimEnd());
       }
     });
     socket.on("error", reject);
@@ -306,8 +344,8 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
     await mkdir(path.join(dir, "data"));
     await chown(path.join(dir, "data"), Number(spawnSync("id", ["-u", "postfix"], { encoding: "utf8" }).stdout.trim()), 0);
     await createQueue(path.join(dir, "queue"));
-    await writeFile(path.join(dir, "conf", "main.cf"), mainCf({ dir, host, preset, myhostname, domain, extra: options.main ?? {} }));
-    await writeFile(path.join(dir, "conf", "master.cf"), masterCf(host));
+    await writeFile(path.join(dir, "conf", "main.cf"), mainCf({ dir, host, preset, myhostname, domain, postscreen: options.postscreen, extra: options.main ?? {} }));
+    await writeFile(path.join(dir, "conf", "master.cf"), masterCf(host, options.postscreen !== undefined));
     const recipients = options.recipients ?? ["postmaster", "abuse", "alice"];
     await writeFile(path.join(dir, "conf", "recipients"), recipients.map((r) => `${r} ok\n`).join(""));
 
