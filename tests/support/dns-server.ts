@@ -6,7 +6,11 @@
  * - a name that appears nowhere in the zone → NXDOMAIN;
  * - a known name asked for a type it lacks → NOERROR with no answer (NODATA);
  * - PTR names (in-addr.arpa / ip6.arpa) are derived from the keys of `ptr`;
- * - `nullMx` names answer `MX 0 .` (RFC 7505).
+ * - `nullMx` names answer `MX 0 .` (RFC 7505);
+ * - `noAnswer` questions are logged and never answered (a server that drops them: the client
+ *   can only time out);
+ * - `delayMs` holds the answers about a name that long, as a slow authoritative server would
+ *   (keys are names; an IP key stands for its reverse name).
  */
 import net from "node:net";
 import dns2 from "dns2";
@@ -27,6 +31,10 @@ export interface DnsZone {
   ptr?: Record<string, string[]>;
   /** Domains that publish a null MX (`MX 0 .`). */
   nullMx?: string[];
+  /** Questions never answered, by type: e.g. `{ aaaa: ["mx1.slow.test"] }` hangs that AAAA lookup. */
+  noAnswer?: Partial<Record<"mx" | "a" | "aaaa" | "ptr", string[]>>;
+  /** Answers about these names (or the reverse names of these IPs) leave this long after the question. */
+  delayMs?: Record<string, number>;
 }
 
 export interface DnsQueryLogEntry {
@@ -137,15 +145,28 @@ function typeName(type: number): string {
 /** Starts the server on 127.0.0.1, UDP and TCP on one ephemeral port. */
 export async function startDnsServer(zone: DnsZone): Promise<LocalDnsServer> {
   const names = compileZone(zone);
+  const silent = new Set(Object.entries(zone.noAnswer ?? {}).flatMap(([type, list]) => list.map((name) => `${type.toUpperCase()} ${canonical(name)}`)));
+  const delays = new Map(Object.entries(zone.delayMs ?? {}).map(([name, ms]) => [net.isIP(name) ? reverseName(name) : canonical(name), ms]));
   const queries: DnsQueryLogEntry[] = [];
   const handler =
     (transport: "udp" | "tcp") =>
     (request: DnsPacket, send: (response: DnsPacket) => Promise<Buffer>): void => {
       for (const q of request.questions) queries.push({ name: canonical(q.name), type: typeName(q.type), transport });
-      send(answer(names, request)).catch(() => {
-        // the client went away: nothing to answer to
-      });
+      const [question] = request.questions;
+      if (question && silent.has(`${typeName(question.type)} ${canonical(question.name)}`)) return;
+      const reply = () =>
+        void send(answer(names, request)).catch(() => {
+          // the client went away: nothing to answer to
+        });
+      const delay = question ? delays.get(canonical(question.name)) : undefined;
+      if (!delay) return reply();
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        reply();
+      }, delay);
+      delayed.add(timer);
     };
+  const delayed = new Set<NodeJS.Timeout>();
 
   for (let attempt = 0; ; attempt++) {
     const udp = dns2.createUDPServer(handler("udp"));
@@ -183,6 +204,8 @@ export async function startDnsServer(zone: DnsZone): Promise<LocalDnsServer> {
       port,
       queries,
       close() {
+        for (const timer of delayed) clearTimeout(timer);
+        delayed.clear();
         closed ??= Promise.all([
           new Promise<void>((resolve) => udp.close(() => resolve())),
           new Promise<void>((resolve) => {
