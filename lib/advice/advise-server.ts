@@ -1,5 +1,6 @@
 import { escapeText } from "@/lib/probe/escape-text";
 import type { CaseResult, ServerReport } from "@/lib/probe/types";
+import { blocklistItems } from "./advise-blocklists";
 import { classifyCase, type CaseKind } from "./classify-case";
 import { detectSoftware, DISPLAY_NAMES } from "./detect-software";
 import {
@@ -33,7 +34,7 @@ import type { Advice, AdviceItem, DetectedSoftware } from "./types";
 export function adviseServer(server: ServerReport): Advice {
   const software = detectSoftware(server);
   const ctx: Context = { server, software, ownDomains: ownDomainsOf(server) };
-  const items = [...verdictItems(ctx), ...factItems(ctx)];
+  const items = [...verdictItems(ctx), ...factItems(ctx), ...blocklistItems(server)];
   items.push(...findingItems(server, items));
   return { software, items: sortBySeverity(items).map((item) => ({ ...item, title: escapeText(item.title), detail: escapeText(item.detail) })) };
 }
