@@ -168,7 +168,7 @@ export function readAnswer(list: BlocklistDefinition, answer: Answer): Verdict {
   if (error) return unanswered("error-code", list.errors![error]!, codes);
   const meanings = list.bits ? meaningsOfBits(list.bits, codes) : codes.map((c) => list.codes?.[c]);
   if (meanings.some((m) => m === undefined)) {
-    return unanswered("unexpected-answer", `the list answered ${codes.join(", ")}, which it does not document (a resolver that rewrites answers, or a list that changed)`, codes);
+    return unanswered("unexpected-answer", "the list answered with a code it does not document (a resolver that rewrites answers, or a list that changed)", codes);
   }
   return { status: "listed", codes, meanings: [...new Set(meanings as string[])] };
 }

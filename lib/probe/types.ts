@@ -292,7 +292,7 @@ export interface BlocklistUnanswered {
   list: string;
   zone: string;
   problem: BlocklistProblem;
-  /** For people, e.g. "Spamhaus refuses queries through public or shared resolvers…". */
+  /** For people, e.g. "Spamhaus refuses queries that come through public or shared DNS resolvers…". */
   reason: string;
   /** The answer, when the list answered with an error code or something unexpected. */
   codes: string[];

@@ -109,7 +109,7 @@ describe("blocklist lookups through the local DNS server", () => {
     // Spamhaus's "this resolver may not ask" is never "not listed".
     const refused = addresses[REFUSED]!;
     expect(zonesOf(refused).notListed).not.toContain("zen.spamhaus.org");
-    expect(refused.couldNotQuery.find((c) => c.zone === "zen.spamhaus.org")).toMatchObject({ problem: "error-code", codes: ["127.255.255.254"], reason: expect.stringMatching(/public or shared resolvers/) });
+    expect(refused.couldNotQuery.find((c) => c.zone === "zen.spamhaus.org")).toMatchObject({ problem: "error-code", codes: ["127.255.255.254"], reason: expect.stringMatching(/public or shared DNS resolvers/) });
 
     expect(addresses[ODD]!.couldNotQuery.find((c) => c.zone === "bl.spamcop.net")).toMatchObject({ problem: "unexpected-answer", codes: ["127.0.0.3"] });
 
