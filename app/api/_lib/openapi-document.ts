@@ -210,6 +210,35 @@ const schemas: Record<string, Schema> = {
   },
 };
 
+// Facts beside the verdict (issue 13): blocklists and name checks. Optional: absent in reports
+// made before them, and `dnsbl` when the operator turned blocklists off (RELAYCHECK_DNSBLS=off).
+const blocklistEntry = { list: str, zone: str };
+Object.assign(schemas, {
+  BlocklistLookup: {
+    ...obj({
+      subject: str,
+      kind: { type: "string", enum: ["ip", "domain"] },
+      listed: { type: "array", items: obj({ ...blocklistEntry, codes: strings, meanings: strings, delistUrl: nullable("string") }) },
+      notListed: { type: "array", items: obj(blocklistEntry) },
+      couldNotQuery: {
+        type: "array",
+        description: "Lists that gave no usable answer (an error code such as Spamhaus's 127.255.255.254, an undocumented answer, a DNS failure, a timeout): never \"not listed\".",
+        items: obj({ ...blocklistEntry, problem: { type: "string", enum: ["error-code", "unexpected-answer", "dns-error", "timeout", "budget", "cancelled"] }, reason: str, codes: strings }),
+      },
+      checkedAt: isoTime,
+      cached: bool,
+      durationMs: num,
+    }),
+    description: "What DNS blocklists answered about one address (IP lists) or domain name (domain lists).",
+  },
+  ServerBlocklists: {
+    allOf: [ref("BlocklistLookup"), obj({ domains: { type: "array", items: ref("BlocklistLookup"), description: "Domain lists on the server's host name and the checked domain." } })],
+  },
+  ServerNameFacts: obj({ heloName: nullable("string"), heloResolves: nullable("boolean"), fcrdns: strings, heloMatchesPtr: nullable("boolean") }),
+});
+Object.assign((schemas.ServerReport as { properties: Record<string, Schema> }).properties, { names: ref("ServerNameFacts"), dnsbl: ref("ServerBlocklists") });
+Object.assign((schemas.TlsInfo as { properties: Record<string, Schema> }).properties, { daysLeft: nullable("integer") });
+
 const errorResponse = (description: string) => ({
   description,
   content: { "application/json": { schema: ref("Error") } },
