@@ -16,7 +16,7 @@ import path from "node:path";
  * (e.g. lib/concurrency/server-slots.test.ts). A test elsewhere in lib, cli or worker that
  * needs a service belongs in this list too.
  */
-const SERVICE_BESIDE_CODE = ["lib/{db,queue,events,concurrency,rate-limit}/**/*.test.{ts,tsx}"];
+const SERVICE_BESIDE_CODE = ["lib/{db,queue,events,concurrency,rate-limit}/**/*.test.{ts,tsx}", "lib/checks/blocklist-cache.test.ts"];
 
 const BESIDE_CODE = ["lib", "cli", "worker", "components", "app"].map((dir) => `${dir}/**/*.test.{ts,tsx}`);
 

@@ -1,4 +1,5 @@
 import { adviseServer, DISPLAY_NAMES } from "../lib/advice";
+import { formatFacts } from "./format-facts";
 import { escapeText, type CaseResult, type CheckReport, type ProbeEvent, type ServerReport, type Verdict } from "../lib/probe";
 
 export const VERDICT_LABEL: Record<Verdict, string> = {
@@ -77,6 +78,7 @@ function formatServer(s: ServerReport, options: FormatOptions, paint: (code: str
     out.push(`  TLS: ${s.starttls.offered ? "offered, not used" : "not offered"}`);
   }
   if (s.ptr.length || s.ptrMatches !== null) out.push(`  PTR: ${e(s.ptr.join(", ")) || "none"}${s.ptrMatches ? " (matches)" : ""}`);
+  out.push(...formatFacts(s));
   if (s.cases.length) {
     out.push("");
     const rows = s.cases.map((c) => [

@@ -3,7 +3,7 @@
  * queue. Exit codes follow the Nagios plugin convention so it drops into monitoring.
  */
 import { parseArgs } from "node:util";
-import { normalizeTarget, runCheck, SMTP_PORTS, TargetInputError, type CheckReport, type ProbeEvent, type Verdict } from "../lib/probe";
+import { BlocklistSelectionError, normalizeTarget, parseBlocklistSelection, runCheck, SMTP_PORTS, TargetInputError, type CheckReport, type ProbeEvent, type Verdict } from "../lib/probe";
 import { createAddressPolicy, parseAllowList, TargetPolicyConfigError } from "../lib/security/target-policy";
 import { formatProgress, formatReport } from "./format-report";
 
@@ -33,6 +33,10 @@ Options:
                               RELAYCHECK_ALLOW_TARGETS (comma-separated)
       --dns <server>          DNS server to ask (ip or ip:port); repeatable; also
                               RELAYCHECK_DNS_SERVERS; default: the system's
+      --dnsbl <zones>|off     DNS blocklists to ask about each server address and the
+                              domain (comma-separated zones, "default" for the default
+                              set, or "off"); also RELAYCHECK_DNSBLS; default: the
+                              default set, asked through the DNS servers above
       --no-starttls           stay in plaintext unless the server demands TLS
       --allow-reserved-names  accept names under .test, .example, .invalid, .local (lab setups)
       --json                  print the final report as one JSON document
@@ -71,6 +75,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
         "recipient-domain": { type: "string" },
         allow: { type: "string", multiple: true },
         dns: { type: "string", multiple: true },
+        dnsbl: { type: "string", multiple: true },
         "no-starttls": { type: "boolean" },
         "allow-reserved-names": { type: "boolean" },
         json: { type: "boolean" },
@@ -118,6 +123,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     // Ports named on the command line are the operator's own choice.
     const addressPolicy = createAddressPolicy({ allow, extraPorts: ports.filter((p) => !(SMTP_PORTS as readonly number[]).includes(p)) });
     const dnsServers = values.dns ?? listFromEnv(env.RELAYCHECK_DNS_SERVERS);
+    const dnsbl = values.dnsbl?.join(",") ?? env.RELAYCHECK_DNSBLS;
+    const blocklistZones = dnsbl?.trim() ? parseBlocklistSelection(dnsbl) : undefined;
 
     const progress = !values.quiet && !values.json && process.stderr.isTTY;
     if (target.stripped) process.stderr.write(`Testing ${target.name} (removed "${target.stripped}")\n`);
@@ -127,6 +134,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       senderDomain,
       recipientDomain,
       dnsServers,
+      blocklists: { zones: blocklistZones },
       addressPolicy,
       starttls: values["no-starttls"] ? "never" : "auto",
       timeouts: {
@@ -144,6 +152,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     }
   } catch (err) {
     if (err instanceof UsageError || err instanceof TargetInputError || err instanceof TargetPolicyConfigError) return usageError(err.message);
+    if (err instanceof BlocklistSelectionError) return usageError(`--dnsbl: ${err.message}`);
     process.stderr.write(`relaycheck: ${(err as Error).message ?? String(err)}\n`);
     return EXIT.error;
   }

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { DEFAULT_IPV6_PREFIX } from "@/lib/security/client-ip";
 import { parseAllowList } from "@/lib/security/target-policy";
+import { parseBlocklistSelection } from "@/lib/probe/blocklists";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -65,6 +66,25 @@ export const envSchema = z.object({
   RELAYCHECK_ALLOW_RESERVED_NAMES: bool.default(false),
   /** DNS servers of the engine ("ip" or "ip:port"); empty means the system's. Tests set a local one. */
   RELAYCHECK_DNS_SERVERS: dnsServerList.default([]),
+  /**
+   * DNS blocklists asked about every server address and the checked names: zones from
+   * lib/probe/data/dnsbl-lists.json (comma-separated; "default" adds the default set), or "off".
+   * Unset: the default set.
+   */
+  RELAYCHECK_DNSBLS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      try {
+        return parseBlocklistSelection(v);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: e instanceof Error ? e.message : "invalid blocklist list" });
+        return z.NEVER;
+      }
+    }),
+  /** How long a server address's blocklist answers are kept in Redis and reused; 0 asks every check. */
+  RELAYCHECK_DNSBL_CACHE_SECONDS: int(0, 86_400).default(900),
   /** Name sent in EHLO/HELO, and the domains of the probe's addresses. */
   RELAYCHECK_EHLO_NAME: hostName.optional(),
   RELAYCHECK_SENDER_DOMAIN: hostName.optional(),

@@ -15,10 +15,12 @@ import { reconcileChecks } from "@/lib/checks/reconcile-checks";
 import { createRunCheckHandler, fail, FAILED_MESSAGE, type ProbeSettings } from "./run-check";
 import { createPurgeExpiredHandler } from "./purge-expired";
 import { createServerSlots } from "@/lib/concurrency/server-slots";
+import { createBlocklistCache } from "@/lib/checks/blocklist-cache";
+import type { BlocklistCache } from "@/lib/probe";
 
 const SHUTDOWN_GRACE_MS = 20_000;
 
-function probeSettingsOf(env: Env): ProbeSettings {
+function probeSettingsOf(env: Env, blocklistCache?: BlocklistCache): ProbeSettings {
   const timeouts = {
     ...(env.PROBE_CONNECT_TIMEOUT_MS ? { connectMs: env.PROBE_CONNECT_TIMEOUT_MS } : {}),
     ...(env.PROBE_GREETING_TIMEOUT_MS ? { greetingMs: env.PROBE_GREETING_TIMEOUT_MS } : {}),
@@ -28,6 +30,7 @@ function probeSettingsOf(env: Env): ProbeSettings {
   return {
     base: {
       dnsServers: env.RELAYCHECK_DNS_SERVERS,
+      blocklists: { zones: env.RELAYCHECK_DNSBLS, ...(blocklistCache ? { cache: blocklistCache } : {}) },
       ...(env.RELAYCHECK_EHLO_NAME ? { ehloName: env.RELAYCHECK_EHLO_NAME } : {}),
       ...(env.RELAYCHECK_SENDER_DOMAIN ? { senderDomain: env.RELAYCHECK_SENDER_DOMAIN } : {}),
       ...(env.RELAYCHECK_RECIPIENT_DOMAIN ? { recipientDomain: env.RELAYCHECK_RECIPIENT_DOMAIN } : {}),
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
   const handlers: Record<string, (job: Job) => Promise<void>> = {
     [runCheckJob.name]: createRunCheckHandler({
       services,
-      probe: probeSettingsOf(env),
+      probe: probeSettingsOf(env, env.RELAYCHECK_DNSBL_CACHE_SECONDS > 0 ? createBlocklistCache(services.redis, { prefix: `${env.REDIS_PREFIX}:dnsbl`, ttlMs: env.RELAYCHECK_DNSBL_CACHE_SECONDS * 1000 }) : undefined),
       shutdownSignal: shutdown.signal,
       serverSlots: createServerSlots(services.redis, {
         prefix: `${env.REDIS_PREFIX}:server-slots`,

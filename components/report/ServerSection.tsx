@@ -1,4 +1,5 @@
 import type { ServerReport } from "@/lib/probe/types";
+import { Blocklists } from "./Blocklists";
 import { CaseMatrix } from "./CaseMatrix";
 import { Findings, type ServerAdvice } from "./Findings";
 import { serverSlug } from "./format";
@@ -30,6 +31,7 @@ export function ServerSection({ server, checkId, advice }: { server: ServerRepor
       <Part title="What to do">
         <Findings findings={server.findings} advice={advice} />
       </Part>
+      <Blocklists server={server} />
       <Part title="Server facts">
         <ServerFacts server={server} />
       </Part>

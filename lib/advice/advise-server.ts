@@ -1,5 +1,6 @@
 import { escapeText } from "@/lib/probe/escape-text";
 import type { CaseResult, FindingId, ServerReport } from "@/lib/probe/types";
+import { blocklistItems } from "./advise-blocklists";
 import { classifyCase, type CaseKind } from "./classify-case";
 import { detectSoftware, DISPLAY_NAMES } from "./detect-software";
 import {
@@ -33,7 +34,7 @@ import { ROUTING_KINDS, SENDER_KINDS, type Advice, type AdviceId, type AdviceIte
 export function adviseServer(server: ServerReport): Advice {
   const software = detectSoftware(server);
   const ctx: Context = { server, software, ownDomains: ownDomainsOf(server) };
-  const items = [...verdictItems(ctx), ...factItems(ctx)];
+  const items = [...verdictItems(ctx), ...factItems(ctx), ...blocklistItems(server)];
   items.push(...findingItems(server, items));
   return { software, items: sortBySeverity(items).map((item) => ({ ...item, title: escapeText(item.title), detail: escapeText(item.detail) })) };
 }
@@ -538,6 +539,11 @@ const COVERED_BY: Record<FindingId, readonly AdviceId[]> = {
   "helo-only": [],
   "ptr-missing": ["ptr-mismatch"],
   "ptr-mismatch": ["ptr-missing"],
+  "cert-expires-soon": [],
+  "helo-name-unresolved": [],
+  // The blocklist items (advise-blocklists.ts) carry the same ids and say more.
+  "dnsbl-listed": [],
+  "dnsbl-domain-listed": [],
 };
 
 function findingItems(server: ServerReport, ours: AdviceItem[]): AdviceItem[] {

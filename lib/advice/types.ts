@@ -59,6 +59,9 @@ export const ADVICE_IDS = [
   "ptr-missing",
   "ptr-mismatch",
   "greeting-not-fqdn",
+  "dnsbl-listed",
+  "dnsbl-domain-listed",
+  "dnsbl-not-asked",
 ] as const;
 
 /** Every id an advice item can have: its own, one per trick, or an engine finding passed on. */

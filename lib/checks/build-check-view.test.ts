@@ -86,7 +86,7 @@ describe("a damaged row", () => {
   const damage: [string, string, (rows: Rows) => void][] = [
     ["a server report with an impossible family", "check_servers.report", (r) => ((r.servers[0]!.report as Record<string, unknown>).family = 5)],
     ["a server report without its findings", "check_servers.report", (r) => delete (r.servers[0]!.report as Record<string, unknown>).findings],
-    ["a finding id outside the closed set", "check_servers.report", (r) => ((r.servers[0]!.report as { findings: { id: string }[] }).findings[0]!.id = "dnsbl-listed")],
+    ["a finding id outside the closed set", "check_servers.report", (r) => ((r.servers[0]!.report as { findings: { id: string }[] }).findings[0]!.id = "made-up-finding")],
     ["a transcript that is not a list", "check_servers.transcript", (r) => (r.servers[0]!.transcript = "220 hello")],
     ["a case result without an outcome", "check_cases.result", (r) => delete (r.cases[0]!.result as Record<string, unknown>).outcome],
     ["a case result that is not an object", "check_cases.result", (r) => (r.cases[0]!.result = 42)],

@@ -104,6 +104,41 @@ export const transcriptLineSchema = named(
   z.object({ session: int(), t: z.number(), dir: z.enum(TRANSCRIPT_DIRECTIONS), line: z.string() }),
 );
 
+const blocklistEntrySchema = z.object({ list: z.string(), zone: z.string() });
+
+export const blocklistLookupSchema = named(
+  "BlocklistLookup",
+  z.object({
+    subject: z.string(),
+    kind: z.enum(["ip", "domain"]),
+    listed: z.array(blocklistEntrySchema.extend({ codes: strings(), meanings: strings(), delistUrl: z.string().nullable() })),
+    notListed: z.array(blocklistEntrySchema),
+    couldNotQuery: z.array(
+      blocklistEntrySchema.extend({
+        problem: z.enum(["error-code", "unexpected-answer", "dns-error", "timeout", "budget", "cancelled"]),
+        reason: z.string(),
+        codes: strings(),
+      }),
+    ),
+    checkedAt: z.string(),
+    cached: z.boolean(),
+    durationMs: z.number(),
+  }),
+  "The DNS blocklists' answers about one address or domain name; lists that gave no usable answer are in couldNotQuery, never counted as not listed.",
+);
+
+export const serverBlocklistsSchema = named(
+  "ServerBlocklists",
+  blocklistLookupSchema.extend({ domains: z.array(blocklistLookupSchema) }),
+  "A server's blocklist status: its address, plus its host name and the checked domain on domain lists.",
+);
+
+export const serverNameFactsSchema = named(
+  "ServerNameFacts",
+  z.object({ heloName: z.string().nullable(), heloResolves: z.boolean().nullable(), fcrdns: strings(), heloMatchesPtr: z.boolean().nullable() }),
+  "HELO/EHLO name vs PTR vs forward lookups (FCrDNS).",
+);
+
 export const tlsInfoSchema = named(
   "TlsInfo",
   z.object({
@@ -116,6 +151,7 @@ export const tlsInfoSchema = named(
     validFrom: z.string().nullable(),
     validTo: z.string().nullable(),
     expired: z.boolean().nullable(),
+    daysLeft: z.number().nullable().optional(),
     selfSigned: z.boolean().nullable(),
     hostnameMatch: z.boolean().nullable(),
     authorized: z.boolean(),
@@ -146,6 +182,8 @@ export const storedServerReportSchema = z.object({
   mxPreference: int().nullable(),
   ptr: strings(),
   ptrMatches: z.boolean().nullable(),
+  names: serverNameFactsSchema.optional(),
+  dnsbl: serverBlocklistsSchema.optional(),
   status: connectionStatusSchema,
   statusDetail: z.string().nullable(),
   verdict: verdictSchema,

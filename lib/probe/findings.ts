@@ -24,6 +24,10 @@ export function serverFindings(server: ServerReport): Finding[] {
   if (tls && !tls.error) {
     if (tls.protocol && OLD_TLS.has(tls.protocol)) add("tls-old-protocol", "warning", `The server negotiated ${tls.protocol}, which is obsolete; offer TLS 1.2 or later.`);
     if (tls.expired) add("cert-expired", "warning", `The TLS certificate is outside its validity period (valid until ${tls.validTo ?? "?"}).`);
+    const daysLeft = certificateDaysLeft(tls);
+    if (!tls.expired && daysLeft !== null && daysLeft >= 0 && daysLeft < CERT_EXPIRY_WARNING_DAYS) {
+      add("cert-expires-soon", "warning", `The TLS certificate expires in ${daysLeft === 1 ? "1 day" : `${daysLeft} days`} (on ${tls.validTo}); renew it before senders that check certificates stop delivering.`);
+    }
     if (tls.selfSigned) add("cert-self-signed", "info", "The TLS certificate is self-signed.");
     if (tls.hostnameMatch === false) add("cert-hostname-mismatch", "info", `The TLS certificate does not name ${server.host}.`);
   }
@@ -34,4 +38,13 @@ export function serverFindings(server: ServerReport): Finding[] {
     add("ptr-mismatch", "info", `The reverse DNS of ${server.ip} (${server.ptr.join(", ")}) does not match the name the server gives (${server.ehloName ?? "?"}) or does not resolve back to the address.`);
   }
   return findings;
+}
+
+/** A certificate that expires within this many days is worth a warning (renewal often fails quietly). */
+export const CERT_EXPIRY_WARNING_DAYS = 14;
+
+/** Whole days from `now` until the certificate's end of validity (negative after it); null when unknown. */
+export function certificateDaysLeft(tls: Pick<NonNullable<ServerReport["tls"]>, "validTo">, now = Date.now()): number | null {
+  const end = tls.validTo ? Date.parse(tls.validTo) : Number.NaN;
+  return Number.isNaN(end) ? null : Math.floor((end - now) / 86_400_000);
 }

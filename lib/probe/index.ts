@@ -5,3 +5,6 @@ export type { ProbeOptionsInput } from "./options";
 export { normalizeTarget, TargetInputError } from "./target";
 export { runCheck, probe } from "./run-check";
 export { escapeText } from "./escape-text";
+export { BLOCKLISTS, DEFAULT_BLOCKLIST_ZONES, BlocklistSelectionError, parseBlocklistSelection, selectBlocklists } from "./blocklists";
+export type { BlocklistDefinition } from "./blocklists";
+export { checkBlocklists, createBlocklistChecker, DNSBL_BUDGET_MS, DNSBL_CACHE_TTL_MS, DNSBL_QUERY_TIMEOUT_MS } from "./check-blocklists";

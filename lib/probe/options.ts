@@ -54,6 +54,7 @@ export function resolveOptions(input: ProbeOptionsInput): ProbeOptions {
     recipientLocalPart: input.recipientLocalPart ?? "relaytest",
     starttls: input.starttls ?? "auto",
     dnsServers: input.dnsServers ?? [],
+    blocklists: input.blocklists,
     addressPolicy: input.addressPolicy,
     timeouts: { ...DEFAULT_TIMEOUTS, ...input.timeouts },
     limits: { ...DEFAULT_LIMITS, ...input.limits },

@@ -1,3 +1,4 @@
+import { startServerFacts } from "./add-server-facts";
 import { resolveOptions, type ProbeOptionsInput } from "./options";
 import { probeServer, serverKey } from "./probe-server";
 import { resolveTarget, type ServerTarget } from "./resolve-target";
@@ -13,7 +14,8 @@ const PARALLEL_ADDRESSES = 3;
  * final report (also carried by the last event, `done`):
  * 1. normalise the target (a `TargetInputError` for bad input, before anything is sent);
  * 2. resolve MX, A/AAAA and PTR; apply the target policy to every address;
- * 3. probe each server (address and port), a few addresses at a time;
+ * 3. probe each server (address and port), a few addresses at a time, while the facts beside
+ *    the verdict (blocklists, FCrDNS) are gathered;
  * 4. judge the check from its servers.
  */
 export async function* runCheck(input: string | NormalizedTarget, optionsInput: ProbeOptionsInput): AsyncGenerator<ProbeEvent, CheckReport, void> {
@@ -41,6 +43,9 @@ export async function* runCheck(input: string | NormalizedTarget, optionsInput: 
       servers: servers.map((s) => ({ key: serverKey(s.ip, s.port), host: s.host, ip: s.ip, port: s.port })),
     });
 
+    // Blocklists and name checks run beside the probes; each server-done waits for its own.
+    const facts = startServerFacts(target, servers, options);
+
     const byAddress = new Map<string, ServerTarget[]>();
     for (const s of servers) byAddress.set(s.ip, [...(byAddress.get(s.ip) ?? []), s]);
     const reports = new Map<ServerTarget, ServerReport>();
@@ -59,6 +64,7 @@ export async function* runCheck(input: string | NormalizedTarget, optionsInput: 
             await slot?.();
           }
         }
+        report = await facts.addTo(server, report);
         reports.set(server, report);
         channel.push({ type: "server-done", t: t(), server: serverKey(server.ip, server.port), report });
       }

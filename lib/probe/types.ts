@@ -99,6 +99,8 @@ export interface ProbeOptions {
   starttls: "auto" | "never";
   /** DNS servers ("ip" or "ip:port"); empty means the system's. Tests always set a local one. */
   dnsServers: string[];
+  /** DNS blocklists asked about each server address and the checked names (default: the default set). */
+  blocklists?: BlocklistSettings;
   addressPolicy: AddressPolicy;
   timeouts: ProbeTimeouts;
   limits: ProbeLimits;
@@ -183,6 +185,8 @@ export interface TlsInfo {
   handshakeMs: number;
   /** Set when the handshake failed; the probe then goes on in plaintext. */
   error?: string;
+  /** Whole days until the certificate expires (negative once it has). */
+  daysLeft?: number | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,6 +286,10 @@ export const FINDING_IDS = [
   "helo-only",
   "ptr-missing",
   "ptr-mismatch",
+  "cert-expires-soon",
+  "helo-name-unresolved",
+  "dnsbl-listed",
+  "dnsbl-domain-listed",
 ] as const;
 export type FindingId = (typeof FINDING_IDS)[number];
 
@@ -310,6 +318,92 @@ export interface ServerTimings {
   totalMs: number;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Facts beside the verdict: blocklists, names (issue 13)
+
+/**
+ * Which DNS blocklists to ask and how: zones are those of lib/probe/data/dnsbl-lists.json. The
+ * queries go to `dnsServers`, like every other lookup of the check.
+ */
+export interface BlocklistSettings {
+  /** Zones to ask, or "off" for none; default: the lists marked default in the data file. */
+  zones?: string[] | "off";
+  /** Longest wait for one answer. */
+  queryTimeoutMs?: number;
+  /** Longest time all the check's blocklist lookups may take, from their start. */
+  budgetMs?: number;
+  /** Answers kept between checks (the service keeps them in Redis); none: every check asks. */
+  cache?: BlocklistCache;
+}
+
+/** Where a service keeps blocklist answers for a short time; failures count as a miss. */
+export interface BlocklistCache {
+  get(key: string): Promise<BlocklistLookup | null>;
+  set(key: string, value: BlocklistLookup, ttlMs: number): Promise<void>;
+}
+
+/** One list that lists the subject, with what its answer means. */
+export interface BlocklistListing {
+  /** The list's name, e.g. "Spamhaus ZEN". */
+  list: string;
+  zone: string;
+  /** The answers (A records), e.g. ["127.0.0.2", "127.0.0.10"]. */
+  codes: string[];
+  /** What each answer means, per the list's documentation. */
+  meanings: string[];
+  /** Where to ask for removal. */
+  delistUrl: string | null;
+}
+
+/**
+ * Why a list could not be asked: its answer was an error code (it refuses this resolver), an
+ * answer it does not document, a DNS failure, no answer in time, or no time left.
+ */
+export type BlocklistProblem = "error-code" | "unexpected-answer" | "dns-error" | "timeout" | "budget" | "cancelled";
+
+export interface BlocklistUnanswered {
+  list: string;
+  zone: string;
+  problem: BlocklistProblem;
+  /** For people, e.g. "Spamhaus refuses queries that come through public or shared DNS resolvers…". */
+  reason: string;
+  /** The answer, when the list answered with an error code or something unexpected. */
+  codes: string[];
+}
+
+/** The blocklists' answers about one address or domain name. */
+export interface BlocklistLookup {
+  /** What was asked about: an IP address or a domain name. */
+  subject: string;
+  kind: "ip" | "domain";
+  listed: BlocklistListing[];
+  notListed: { list: string; zone: string }[];
+  /** Lists that gave no usable answer: never counted as "not listed". */
+  couldNotQuery: BlocklistUnanswered[];
+  /** When the lists answered (an earlier check's time when the answers came from the cache). */
+  checkedAt: string;
+  cached: boolean;
+  durationMs: number;
+}
+
+/** A server's blocklist status: its address, plus its host name and the checked domain. */
+export interface ServerBlocklists extends BlocklistLookup {
+  /** Domain lists (Spamhaus DBL, SURBL) on the server's host name and the checked domain. */
+  domains: BlocklistLookup[];
+}
+
+/** Do the server's names agree: the name it gives in HELO/EHLO, its address's PTR, and their forward lookups. */
+export interface ServerNameFacts {
+  /** The host name the server gives in its EHLO (or HELO) reply or greeting; null when none. */
+  heloName: string | null;
+  /** Whether `heloName` resolves (A/AAAA) to the server's address; null: not looked up, or DNS failed. */
+  heloResolves: boolean | null;
+  /** PTR names of the address that resolve back to it (forward-confirmed reverse DNS, FCrDNS). */
+  fcrdns: string[];
+  /** Whether `heloName` is one of the forward-confirmed PTR names; null when either is missing. */
+  heloMatchesPtr: boolean | null;
+}
+
 export interface ServerReport {
   /** MX host name (or the target itself for an IP or implicit MX). */
   host: string;
@@ -321,6 +415,10 @@ export interface ServerReport {
   ptr: string[];
   /** Does a PTR name equal the greeting/EHLO name (or the MX host) and resolve back to `ip`? */
   ptrMatches: boolean | null;
+  /** HELO name vs PTR vs forward lookups (FCrDNS). */
+  names?: ServerNameFacts;
+  /** DNS blocklist status of the address (absent when blocklists are off). */
+  dnsbl?: ServerBlocklists;
   /** Status of the first session: could we talk SMTP at all? */
   status: ConnectionStatus;
   statusDetail: string | null;

@@ -151,6 +151,70 @@ export interface components {
             dir: "client" | "server" | "info";
             line: string;
         };
+        /** @description The DNS blocklists' answers about one address or domain name; lists that gave no usable answer are in couldNotQuery, never counted as not listed. */
+        BlocklistLookup: {
+            subject: string;
+            /** @enum {string} */
+            kind: "ip" | "domain";
+            listed: {
+                list: string;
+                zone: string;
+                codes: string[];
+                meanings: string[];
+                delistUrl: string | null;
+            }[];
+            notListed: {
+                list: string;
+                zone: string;
+            }[];
+            couldNotQuery: {
+                list: string;
+                zone: string;
+                /** @enum {string} */
+                problem: "error-code" | "unexpected-answer" | "dns-error" | "timeout" | "budget" | "cancelled";
+                reason: string;
+                codes: string[];
+            }[];
+            checkedAt: string;
+            cached: boolean;
+            durationMs: number;
+        };
+        /** @description A server's blocklist status: its address, plus its host name and the checked domain on domain lists. */
+        ServerBlocklists: {
+            subject: string;
+            /** @enum {string} */
+            kind: "ip" | "domain";
+            listed: {
+                list: string;
+                zone: string;
+                codes: string[];
+                meanings: string[];
+                delistUrl: string | null;
+            }[];
+            notListed: {
+                list: string;
+                zone: string;
+            }[];
+            couldNotQuery: {
+                list: string;
+                zone: string;
+                /** @enum {string} */
+                problem: "error-code" | "unexpected-answer" | "dns-error" | "timeout" | "budget" | "cancelled";
+                reason: string;
+                codes: string[];
+            }[];
+            checkedAt: string;
+            cached: boolean;
+            durationMs: number;
+            domains: components["schemas"]["BlocklistLookup"][];
+        };
+        /** @description HELO/EHLO name vs PTR vs forward lookups (FCrDNS). */
+        ServerNameFacts: {
+            heloName: string | null;
+            heloResolves: boolean | null;
+            fcrdns: string[];
+            heloMatchesPtr: boolean | null;
+        };
         TlsInfo: {
             /** @enum {string} */
             mode: "implicit" | "starttls";
@@ -162,6 +226,7 @@ export interface components {
             validFrom: string | null;
             validTo: string | null;
             expired: boolean | null;
+            daysLeft?: number | null;
             selfSigned: boolean | null;
             hostnameMatch: boolean | null;
             authorized: boolean;
@@ -171,7 +236,7 @@ export interface components {
         };
         Finding: {
             /** @enum {string} */
-            id: "auth-before-tls" | "no-starttls" | "tls-failed" | "tls-old-protocol" | "cert-expired" | "cert-self-signed" | "cert-hostname-mismatch" | "helo-only" | "ptr-missing" | "ptr-mismatch";
+            id: "auth-before-tls" | "no-starttls" | "tls-failed" | "tls-old-protocol" | "cert-expired" | "cert-self-signed" | "cert-hostname-mismatch" | "helo-only" | "ptr-missing" | "ptr-mismatch" | "cert-expires-soon" | "helo-name-unresolved" | "dnsbl-listed" | "dnsbl-domain-listed";
             /** @enum {string} */
             severity: "critical" | "warning" | "info";
             message: string;
@@ -185,6 +250,8 @@ export interface components {
             mxPreference: number | null;
             ptr: string[];
             ptrMatches: boolean | null;
+            names?: components["schemas"]["ServerNameFacts"];
+            dnsbl?: components["schemas"]["ServerBlocklists"];
             status: components["schemas"]["ConnectionStatus"];
             statusDetail: string | null;
             verdict: components["schemas"]["Verdict"];
