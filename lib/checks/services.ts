@@ -25,6 +25,11 @@ export interface CheckSettings {
   streamMaxLen: number;
   streamTtlSeconds: number;
   keepAliveMs: number;
+  /** Live event streams (SSE): see the SSE_* variables in lib/env.ts. */
+  sseMaxLifetimeMs: number;
+  sseMaxStreamsPerClient: number;
+  sseMaxStreams: number;
+  sseStatusPollMs: number;
 }
 
 export interface CheckServices {
@@ -50,6 +55,10 @@ export function settingsFromEnv(env: Env): CheckSettings {
     streamMaxLen: env.STREAM_MAXLEN,
     streamTtlSeconds: env.STREAM_TTL_SECONDS,
     keepAliveMs: env.SSE_KEEPALIVE_SECONDS * 1000,
+    sseMaxLifetimeMs: env.SSE_MAX_LIFETIME_SECONDS * 1000,
+    sseMaxStreamsPerClient: env.SSE_MAX_STREAMS_PER_CLIENT,
+    sseMaxStreams: env.SSE_MAX_STREAMS,
+    sseStatusPollMs: env.SSE_STATUS_POLL_MS,
   };
 }
 
