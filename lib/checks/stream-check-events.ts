@@ -36,6 +36,8 @@ export interface CheckEventStream {
    * event) there is nothing more.
    */
   next(): Promise<LiveBatch>;
+  /** Resolves when the stream has ended (terminal event, lifetime, too slow…), taken or not. */
+  readonly ended: Promise<unknown>;
   /** Idempotent; frees the viewer's place in the caps. */
   close(): void;
 }
@@ -90,6 +92,7 @@ export async function openCheckEvents(
   return {
     complete: sub.complete,
     next: () => sub.take(),
+    ended: sub.ended,
     close() {
       sub.close();
       lease.release();

@@ -16,6 +16,11 @@ import { limitRequest } from "@/app/api/_lib/client";
 
 const ROUTE = "GET /api/v1/checks/[id]/events";
 const RETRY_MS = 2000;
+/**
+ * After its end (lifetime, too slow, terminal event), a stream whose viewer has not read it out
+ * within this time is cut off: a client that stopped reading holds nothing for long.
+ */
+const STOPPED_READER_GRACE_MS = 30_000;
 
 const encoder = new TextEncoder();
 const KEEP_ALIVE = encoder.encode(": keep-alive\n\n");
@@ -40,10 +45,12 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
   const events = stream;
   const log = logger.child({ checkId: id });
   let over = false;
+  let cutOff: NodeJS.Timeout | undefined;
   // Every way out (end, error, client gone) comes through here: the viewer's place is freed once.
   const finish = () => {
     if (over) return;
     over = true;
+    clearTimeout(cutOff);
     request.signal.removeEventListener("abort", finish);
     events.close();
   };
@@ -52,18 +59,28 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(`retry: ${RETRY_MS}\n: stream of check ${id}\n\n`));
+      void events.ended.then(() => {
+        if (over) return;
+        cutOff = setTimeout(() => {
+          if (over) return;
+          log.info("event stream cut off: the viewer stopped reading");
+          finish();
+          controller.error(new Error("the viewer stopped reading"));
+        }, STOPPED_READER_GRACE_MS).unref();
+      });
     },
     async pull(controller) {
       try {
         const batch = await events.next();
         if (over) return;
-        for (const entry of batch.entries) controller.enqueue(frameOf(entry));
+        const frames = batch.entries.map(frameOf);
+        if (batch.end && batch.end !== "terminal") frames.push(encoder.encode(`: end (${batch.end}): reconnect with Last-Event-ID\n\n`));
+        // One write per batch: per-chunk costs (web streams, Node's writes) dominate with many viewers.
+        if (frames.length > 0) controller.enqueue(frames.length === 1 ? frames[0]! : concat(frames));
+        else if (!batch.end) controller.enqueue(KEEP_ALIVE);
         if (batch.end) {
-          if (batch.end !== "terminal") controller.enqueue(encoder.encode(`: end (${batch.end}): reconnect with Last-Event-ID\n\n`));
           finish();
           controller.close();
-        } else if (batch.entries.length === 0) {
-          controller.enqueue(KEEP_ALIVE);
         }
       } catch (e) {
         if (over) return;
@@ -88,19 +105,29 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
 }
 
 /** Each entry is framed and encoded once, however many viewers it goes to. */
-const frames = new WeakMap<LiveEntry, Uint8Array>();
+const encodedFrames = new WeakMap<LiveEntry, Uint8Array>();
 
 function frameOf(entry: LiveEntry): Uint8Array {
-  let frame = frames.get(entry);
+  let frame = encodedFrames.get(entry);
   if (!frame) {
     // Our writers' JSON.stringify never emits a raw line break; anything else is re-serialized
     // rather than allowed to split the frame. Unknown event types pass through as they are.
     const data = /[\r\n]/.test(entry.data) ? JSON.stringify(JSON.parse(entry.data)) : entry.data;
     const type = entry.type.replace(/[^A-Za-z0-9_.-]/g, "") || "message";
     frame = encoder.encode(`id: ${entry.seq}\nevent: ${type}\ndata: ${data}\n\n`);
-    frames.set(entry, frame);
+    encodedFrames.set(entry, frame);
   }
   return frame;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function lastEventIdOf(request: Request): number {
