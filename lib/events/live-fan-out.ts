@@ -514,6 +514,9 @@ export function createLiveFanOut(options: LiveFanOutOptions): LiveFanOut {
         // A read whose reply never comes (a frozen Redis, a dead socket) returns empty anyway.
         blockingTimeout: blockMs + BLOCK_GRACE_MS,
         blockingTimeoutGrace: BLOCK_GRACE_MS,
+        // Time limits of the request path's connection would cut every blocked read short.
+        commandTimeout: undefined,
+        socketTimeout: undefined,
         lazyConnect: false,
       });
       connection.on("error", () => {});
