@@ -124,6 +124,12 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: Math.round(kb("VmRSS") / 1024), peakMb: Math.round(kb("VmHWM") / 1024) };
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function quantile(counts: number[], q: number): number {
   const total = counts.reduce((a, b) => a + b, 0);
   let seen = 0;
@@ -221,19 +227,28 @@ async function main(): Promise<void> {
       }
     };
     const { connected, statuses, connectMs } = await next("connected");
+    const connectedMemory = memoryOf(pid);
+    const cpuAtStart = cpuSecondsOf(pid);
     const readers = String(await redis.call("CLIENT", "LIST")).split("\n").filter((l) => l.includes(`name=relaycheck-sse:${service.env.REDIS_PREFIX} `)).length;
 
     // The writer: `rate` events a second, each stamped with the time it is appended.
     const total = Math.round(rate * seconds);
     const start = performance.now();
+    const appendMs: number[] = [];
+    const cpuBefore = { web: cpuSecondsOf(pid), viewers: cpuSecondsOf(child.pid!) };
     for (let n = 1; n <= total; n++) {
       const due = start + (n * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const event = { type: "reply", t: n, server: "127.0.0.1:25", session: 1, command: "NOOP", reply: { code: 250, text: "2.0.0 Ok" }, sentAt: performance.timeOrigin + performance.now() };
       await recordCheckEvents(writer, id, [event as unknown as CheckStreamEvent]);
+      appendMs.push(performance.timeOrigin + performance.now() - event.sentAt);
     }
+    appendMs.sort((a, b) => a - b);
     const loaded = memoryOf(pid);
+    const writeSeconds = (performance.now() - start) / 1000;
+    const cpu = { web: (cpuSecondsOf(pid) - cpuBefore.web) / writeSeconds, viewers: (cpuSecondsOf(child.pid!) - cpuBefore.viewers) / writeSeconds };
+    const load = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
     await recordCheckEvents(writer, id, [{ type: "failed", t: 0, error: { code: "internal", message: "end of the benchmark" } }]);
     child.send({ type: "finish" } satisfies ToViewers);
     const result = await next("done");
@@ -245,8 +260,11 @@ async function main(): Promise<void> {
     console.log(`  connected                 ${connected} of ${viewers} in ${(connectMs / 1000).toFixed(1)} s (statuses: ${statuses.map(([s, c]) => `${s}×${c}`).join(", ")})`);
     console.log(`  Redis reader connections  ${readers} (web process)`);
     console.log(`  delivery latency          p50 ${quantile(counts, 0.5)} ms   p99 ${quantile(counts, 0.99)} ms   max ${counts.length - 1} ms   (${deliveries} deliveries, 1 ms buckets)`);
+    console.log(`  writer's append           p50 ${appendMs[Math.floor(appendMs.length / 2)]!.toFixed(1)} ms   p99 ${appendMs[Math.floor(appendMs.length * 0.99)]!.toFixed(1)} ms   (PostgreSQL then Redis: part of the latency above)`);
     console.log(`  every event exactly once  ${result.complete} of ${connected} viewers (duplicates ${result.duplicates}, gaps ${result.gaps}, last ids ${result.lastIds.join("–")} of ${total + 3}); all streams ended after the terminal event: ${result.ended}`);
-    console.log(`  web RSS                   idle ${idle.rssMb} MB, under load ${loaded.rssMb} MB, peak ${memoryOf(pid).peakMb} MB`);
+    console.log(`  web RSS                   idle ${idle.rssMb} MB, all connected ${connectedMemory.rssMb} MB, while writing ${loaded.rssMb} MB, peak ${memoryOf(pid).peakMb} MB`);
+    console.log(`  web CPU per delivery      ${(((cpuSecondsOf(pid) - cpuAtStart) * 1e6) / Math.max(1, deliveries)).toFixed(1)} µs (all CPU from the first event to the last stream's end, ÷ deliveries)`);
+    console.log(`  CPU while writing         web ${cpu.web.toFixed(2)} cores, viewers' process ${cpu.viewers.toFixed(2)} cores; machine load average ${load}`);
   } finally {
     redis.disconnect();
     await closeCheckServices(writer);
