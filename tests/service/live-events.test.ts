@@ -139,7 +139,7 @@ afterAll(async () => {
 });
 
 describe("live events for many viewers", () => {
-  it("gives 200 viewers of one running check every event exactly once, over one Redis reader", async () => {
+  it("gives 200 viewers of one running check every event exactly once, over one Redis reader", { timeout: 180_000 }, async () => {
     const crowd = proxies[0]!;
     const id = await createCheck(withWorker, CROWD_PROXY);
     const url = `${withWorker.baseUrl}/api/v1/checks/${id}/events`;
