@@ -174,6 +174,21 @@ export const envSchema = z.object({
 
   /** Seconds between SSE keep-alive comments. */
   SSE_KEEPALIVE_SECONDS: int(1, 300).default(15),
+  /**
+   * Longest life of one SSE response; the server then ends it and the browser's EventSource
+   * resumes with Last-Event-ID (each stream ends between 90 % and 100 % of this, so that a crowd
+   * does not reconnect at one instant).
+   */
+  SSE_MAX_LIFETIME_SECONDS: int(1, 86_400).default(300),
+  /** Open SSE streams per client (API key or address) per web process; the next gets 429. */
+  SSE_MAX_STREAMS_PER_CLIENT: int(1, 100_000).default(20),
+  /** Open SSE streams per web process; the next gets 503. */
+  SSE_MAX_STREAMS: int(1, 1_000_000).default(10_000),
+  /**
+   * How often a web process reads the status of each check it streams (one read per check, not
+   * per viewer): ends the streams of a check whose last events reached PostgreSQL but not Redis.
+   */
+  SSE_STATUS_POLL_MS: int(100, 600_000).default(15_000),
   /** Live stream of a check: kept this long after the check ends, and capped at this many entries. */
   STREAM_TTL_SECONDS: int(10, 604_800).default(3600),
   STREAM_MAXLEN: int(100, 1_000_000).default(10_000),

@@ -13,11 +13,16 @@ const REFRESH_RETRIES = 15;
 const POLL_MS = 3000;
 /** While queued, the place in the queue is read again this often (no event carries it). */
 const QUEUE_POLL_MS = 3000;
+/**
+ * The server ends every stream after a while (SSE_MAX_LIFETIME_SECONDS) and the EventSource
+ * comes back ~2 s later (the stream's `retry:`): say "reconnecting" only if that takes longer.
+ */
+const RETRY_NOTICE_MS = 5000;
 
 /**
  * The running check: subscribes to the event stream and fills in each case as it completes.
  * EventSource reconnects by itself and sends Last-Event-ID, so the service replays only what we
- * missed. On `done` the server-rendered report replaces this view (router.refresh); the refresh
+ * missed; an event numbered at or below the last one applied is ignored all the same. On `done` the server-rendered report replaces this view (router.refresh); the refresh
  * is retried briefly in case the report is not yet readable when the event arrives.
  */
 export function LiveCheck({ view }: { view: CheckView }) {
@@ -50,7 +55,14 @@ export function LiveCheck({ view }: { view: CheckView }) {
   useEffect(() => {
     const source = new EventSource(view.links.events);
     let pollTimer: number | undefined;
+    let noticeTimer: number | undefined;
+    let lastSeq = 0;
     const onEvent = (msg: MessageEvent<string>) => {
+      const seq = Number(msg.lastEventId);
+      if (Number.isInteger(seq) && seq > 0) {
+        if (seq <= lastSeq) return;
+        lastSeq = seq;
+      }
       let data: CheckStreamEvent;
       try {
         data = JSON.parse(msg.data) as CheckStreamEvent;
@@ -61,19 +73,24 @@ export function LiveCheck({ view }: { view: CheckView }) {
       if (data.type === "done" || data.type === "failed") source.close();
     };
     for (const type of STREAM_EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);
-    source.onopen = () => setConnection("open");
+    source.onopen = () => {
+      window.clearTimeout(noticeTimer);
+      setConnection("open");
+    };
     source.onerror = () => {
+      window.clearTimeout(noticeTimer);
       if (source.readyState === EventSource.CLOSED) {
         // The stream is gone for good (an HTTP error): fall back to reloading the page data.
         setConnection("polling");
         pollTimer = window.setInterval(() => router.refresh(), POLL_MS);
       } else {
-        setConnection("retrying");
+        noticeTimer = window.setTimeout(() => setConnection("retrying"), RETRY_NOTICE_MS);
       }
     };
     return () => {
       source.close();
       window.clearInterval(pollTimer);
+      window.clearTimeout(noticeTimer);
     };
   }, [view.links.events, router]);
 

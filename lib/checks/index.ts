@@ -5,7 +5,7 @@
 export { createCheck, createCheckInput, type CreateCheckInput, type CreateCheckContext, type CreateCheckResult } from "./create-check";
 export { getCheck } from "./get-check";
 export { listChecksForTarget, HISTORY_LIMIT } from "./list-checks-for-target";
-export { streamCheckEvents, type StreamItem } from "./stream-check-events";
+export { openCheckEvents, getLiveEvents, type CheckEventStream, type LiveBatch, type LiveEntry } from "./stream-check-events";
 export { isCheckId, CHECK_ID_PATTERN } from "./check-id";
 export { getCheckServices, createCheckServices, closeCheckServices, type CheckServices, type CheckSettings } from "./services";
 export type { CheckView, CheckStatus, CheckStreamEvent, CheckHistoryItem, CheckLinks, PendingServer } from "./types";

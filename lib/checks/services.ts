@@ -33,6 +33,11 @@ export interface CheckSettings {
   queueTimeoutMs: number;
   /** A queued or running check whose job is missing this long is re-enqueued or failed. */
   reconcileGraceMs: number;
+  /** Live event streams (SSE): see the SSE_* variables in lib/env.ts. */
+  sseMaxLifetimeMs: number;
+  sseMaxStreamsPerClient: number;
+  sseMaxStreams: number;
+  sseStatusPollMs: number;
 }
 
 export interface CheckServices {
@@ -62,6 +67,10 @@ export function settingsFromEnv(env: Env): CheckSettings {
     checkTimeoutMs: env.CHECK_TIMEOUT_MS,
     queueTimeoutMs: env.CHECK_QUEUE_TIMEOUT_MS,
     reconcileGraceMs: env.RECONCILE_GRACE_MS,
+    sseMaxLifetimeMs: env.SSE_MAX_LIFETIME_SECONDS * 1000,
+    sseMaxStreamsPerClient: env.SSE_MAX_STREAMS_PER_CLIENT,
+    sseMaxStreams: env.SSE_MAX_STREAMS,
+    sseStatusPollMs: env.SSE_STATUS_POLL_MS,
   };
 }
 

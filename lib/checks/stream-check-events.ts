@@ -1,120 +1,184 @@
 /**
- * The events of one check for a viewer, each exactly once, in order, from `afterSeq` on:
- * first what PostgreSQL holds, then live from the Redis stream (XREAD BLOCK on a connection of
- * the viewer's own, closed when the viewer leaves). Ends after `done` or `failed`.
+ * The events of one check for a viewer, each exactly once, in order, after `afterSeq`: first
+ * what PostgreSQL holds (read once on connect, shared by viewers who connect together), then
+ * live from the Redis stream through the process's one reader (lib/events/live-fan-out.ts).
+ * Ends after `done` or `failed`, at the stream's maximum lifetime, or when the viewer falls too
+ * far behind; the browser's EventSource then resumes with Last-Event-ID.
  *
- * Gaps are filled from PostgreSQL: an entry trimmed from the capped stream, or written to
- * PostgreSQL just before a worker crash, is read there. Every keep-alive period without news,
- * PostgreSQL is asked again, which also ends the stream of a check whose Redis stream expired.
+ * PostgreSQL is the record, Redis the channel (lib/checks/record-check-event.ts writes them in
+ * that order, with stream ids equal to the event numbers): gaps in the stream (trimmed entries,
+ * a write that never reached Redis) are filled from PostgreSQL, and one status read per check
+ * per process every SSE_STATUS_POLL_MS ends the streams of a check whose terminal event reached
+ * PostgreSQL only. Keep-alives cost no database work.
  */
-import type { Redis } from "ioredis";
-import { checkStreamKey, readStream } from "@/lib/events/check-stream";
+import type { Db } from "@/lib/db/create-db";
+import { AppError } from "@/lib/errors";
+import { checkStreamKey } from "@/lib/events/check-stream";
+import { createLiveFanOut, type LiveBatch, type LiveEntry, type LiveFanOut, type LiveSource } from "@/lib/events/live-fan-out";
+import { createOpenStreamLimits, type OpenStreamLimits } from "@/lib/events/limit-open-streams";
 import { getCheckServices, type CheckServices } from "./services";
 import { loadStoredEvents, TERMINAL_EVENTS, type NumberedEvent } from "./load-stored-events";
 import { failureOf, reportOf } from "./build-check-view";
-import { parseStored } from "./parse-stored";
-import { checkStreamEventSchema } from "./report-schema";
 
-export type StreamItem = NumberedEvent | { keepAlive: true };
+export type { LiveBatch, LiveEntry };
 
-export interface StreamCheckEventsOptions {
-  afterSeq: number;
-  signal: AbortSignal;
+/** Seconds a refused client is told to wait: streams free up as viewers leave or streams end. */
+const CLIENT_CAP_RETRY_AFTER_SECONDS = 10;
+const PROCESS_CAP_RETRY_AFTER_SECONDS = 5;
+/** Each stream ends between 90 % and 100 % of the lifetime, so that a crowd reconnects spread out. */
+const LIFETIME_JITTER = 0.1;
+
+export interface CheckEventStream {
+  /** The check has ended and the viewer has every event: nothing to stream. */
+  readonly complete: boolean;
+  /**
+   * The next events; none and no end means a keep-alive is due. After an end (or a terminal
+   * event) there is nothing more.
+   */
+  next(): Promise<LiveBatch>;
+  /** Resolves when the stream has ended (terminal event, lifetime, too slow…), taken or not. */
+  readonly ended: Promise<unknown>;
+  /** Idempotent; frees the viewer's place in the caps. */
+  close(): void;
 }
 
-export async function* streamCheckEvents(
-  checkId: string,
-  options: StreamCheckEventsOptions,
-  services: CheckServices = getCheckServices(),
-): AsyncGenerator<StreamItem, void, void> {
-  const { db, settings } = services;
-  let last = options.afterSeq;
+export interface OpenCheckEventsOptions {
+  /** Last-Event-ID: the viewer has every event up to this one (0: none). */
+  afterSeq: number;
+  /** The rate limiter's bucket of the viewer (API key or hashed address): the per-client cap. */
+  client: string;
+}
 
-  // 1. What is stored already.
-  for (const item of await loadStoredEvents(db, checkId, last)) {
-    yield item;
-    last = item.seq;
-    if (TERMINAL_EVENTS.has(item.event.type)) return;
-  }
-  const ending = await endOfFinishedCheck(services, checkId, last);
-  if (ending) {
-    yield* ending;
-    return;
-  }
-
-  // 2. Live, on a connection of our own (a blocked connection serves nobody else).
-  const reader: Redis = services.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined, connectionName: `relaycheck-sse:${settings.redisPrefix}` });
-  reader.on("error", () => {});
-  const stop = () => reader.disconnect();
-  options.signal.addEventListener("abort", stop, { once: true });
-  const key = checkStreamKey(settings.redisPrefix, checkId);
-  try {
-    while (!options.signal.aborted) {
-      const entries = await readStream(reader, key, last, settings.keepAliveMs);
-      if (options.signal.aborted) return;
-      if (entries.length === 0) {
-        const stored = await loadStoredEvents(db, checkId, last);
-        if (stored.length === 0) {
-          yield { keepAlive: true };
-          continue;
-        }
-        for (const item of stored) {
-          yield item;
-          last = item.seq;
-          if (TERMINAL_EVENTS.has(item.event.type)) return;
-        }
-        continue;
-      }
-      for (const entry of entries) {
-        if (entry.seq <= last) continue;
-        if (entry.seq > last + 1) {
-          for (const item of await loadStoredEvents(db, checkId, last, entry.seq - 1)) {
-            yield item;
-            last = item.seq;
-          }
-        }
-        const item = { seq: entry.seq, event: parseStored(checkStreamEventSchema, parseJson(entry.data), { checkId, what: `live stream entry ${entry.seq}` }) };
-        yield item;
-        last = item.seq;
-        if (TERMINAL_EVENTS.has(item.event.type)) return;
-      }
-    }
-  } catch (e) {
-    if (!options.signal.aborted) throw e;
-  } finally {
-    options.signal.removeEventListener("abort", stop);
-    reader.disconnect();
-  }
+/** The process's live-event machinery: one Redis reader and the stream caps. */
+export interface LiveEvents {
+  fanOut: LiveFanOut;
+  limits: OpenStreamLimits;
 }
 
 /**
- * For a check that finished while we read (or long ago), the rest of its events; for one whose
- * events were deleted by retention, a `done` (or `failed`) rebuilt from the report rows.
- * Null while the check is still queued or running.
+ * Opens a viewer's stream of a check; null when there is no such check. Throws an AppError
+ * (429, 503) when a cap is reached.
  */
-async function endOfFinishedCheck(services: CheckServices, checkId: string, last: number): Promise<NumberedEvent[] | null> {
-  const { db } = services;
-  const check = await db.check.findUnique({ where: { id: checkId } });
-  if (!check || (check.status !== "done" && check.status !== "failed")) return null;
-  // The terminal event is written in the same transaction as the status: it is there now.
-  const rest = await loadStoredEvents(db, checkId, last);
-  if (rest.some((e) => TERMINAL_EVENTS.has(e.event.type))) return rest;
-  const seq = Math.max(check.lastSeq, last) + 1;
-  if (check.status === "failed") {
-    return [...rest, { seq, event: { type: "failed", t: 0, error: failureOf(check) ?? { code: "internal", message: "" } } }];
+export async function openCheckEvents(
+  checkId: string,
+  options: OpenCheckEventsOptions,
+  services: CheckServices = getCheckServices(),
+  live: LiveEvents = getLiveEvents(services),
+): Promise<CheckEventStream | null> {
+  const lease = live.limits.acquire(options.client);
+  if (lease === "client-cap") {
+    throw new AppError(
+      "rate_limited",
+      `Too many open event streams from this client (at most ${services.settings.sseMaxStreamsPerClient}). Close one, then retry.`,
+      { "Retry-After": String(CLIENT_CAP_RETRY_AFTER_SECONDS) },
+    );
   }
-  const [servers, cases] = await Promise.all([
-    db.checkServer.findMany({ where: { checkId } }),
-    db.checkCase.findMany({ where: { checkId } }),
-  ]);
-  return [...rest, { seq, event: { type: "done", t: check.durationMs ?? 0, report: reportOf(check, servers, cases) } }];
+  if (lease === "process-cap") {
+    throw new AppError("unavailable", "The server has too many open event streams. Please retry shortly.", { "Retry-After": String(PROCESS_CAP_RETRY_AFTER_SECONDS) });
+  }
+  let subscription;
+  try {
+    const lifetime = services.settings.sseMaxLifetimeMs * (1 - Math.random() * LIFETIME_JITTER);
+    subscription = await live.fanOut.subscribe(checkId, { afterSeq: options.afterSeq, deadline: Date.now() + lifetime });
+  } catch (e) {
+    lease.release();
+    throw e;
+  }
+  if (!subscription) {
+    lease.release();
+    return null;
+  }
+  const sub = subscription;
+  return {
+    complete: sub.complete,
+    next: () => sub.take(),
+    ended: sub.ended,
+    close() {
+      sub.close();
+      lease.release();
+    },
+  };
 }
 
-/** A stream entry's JSON; what is not JSON at all is left for the schema to refuse. */
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
+// Kept on globalThis, like the services, so that module reloads in development share one reader.
+const holder = globalThis as typeof globalThis & { __relaycheckLiveEvents?: LiveEvents };
+
+/** The process-wide live events, built on first use from the process's services. */
+export function getLiveEvents(services: CheckServices = getCheckServices()): LiveEvents {
+  holder.__relaycheckLiveEvents ??= createLiveEvents(services);
+  return holder.__relaycheckLiveEvents;
+}
+
+export function createLiveEvents(services: CheckServices): LiveEvents {
+  const { settings, log } = services;
+  return {
+    fanOut: createLiveFanOut({
+      redis: services.redis,
+      readerName: `relaycheck-sse:${settings.redisPrefix}`,
+      keyOf: (checkId) => checkStreamKey(settings.redisPrefix, checkId),
+      source: checkEventSource(services.db),
+      isTerminal: (entry) => entry.type === "done" || entry.type === "failed",
+      statusPollMs: settings.sseStatusPollMs,
+      idleMs: settings.keepAliveMs,
+      onError: (err, { topic, what }) => log.warn({ err, checkId: topic }, `live events: ${what} failed`),
+    }),
+    limits: createOpenStreamLimits({ perClient: settings.sseMaxStreamsPerClient, total: settings.sseMaxStreams }),
+  };
+}
+
+/** A check's events in PostgreSQL, as the fan-out reads them. */
+export function checkEventSource(db: Db): LiveSource {
+  return {
+    async head(checkId) {
+      const check = await db.check.findUnique({ where: { id: checkId }, select: { status: true, lastSeq: true } });
+      return check ? { lastSeq: check.lastSeq, ended: isFinished(check.status) } : null;
+    },
+    async read(checkId, afterSeq, upToSeq) {
+      const check = await db.check.findUnique({ where: { id: checkId } });
+      if (!check) return [];
+      // Events are written in the same transaction as lastSeq (and as the final status): reading
+      // up to it gets every event numbered so far, and the terminal one of a finished check.
+      const until = Math.min(upToSeq ?? check.lastSeq, check.lastSeq);
+      const events: NumberedEvent[] = [];
+      let last = afterSeq;
+      while (last < until) {
+        const page = await loadStoredEvents(db, checkId, last, until);
+        if (page.length === 0) break;
+        events.push(...page);
+        last = page.at(-1)!.seq;
+      }
+      if (upToSeq === undefined && isFinished(check.status) && !events.some((e) => TERMINAL_EVENTS.has(e.event.type))) {
+        const ending = await missingEnd(db, check, afterSeq);
+        if (ending) events.push(ending);
+      }
+      return events.map(entryOf);
+    },
+  };
+}
+
+function isFinished(status: string): boolean {
+  return status === "done" || status === "failed";
+}
+
+function entryOf({ seq, event }: NumberedEvent): LiveEntry {
+  return { seq, type: event.type, data: JSON.stringify(event) };
+}
+
+type CheckRow = NonNullable<Awaited<ReturnType<Db["check"]["findUnique"]>>>;
+
+/**
+ * For a finished check whose terminal event is not after `afterSeq`: null when the viewer has
+ * it already; else a `done` (or `failed`) rebuilt from the report rows, numbered lastSeq + 1
+ * (retention deleted the events, or the check was ended without one).
+ */
+async function missingEnd(db: Db, check: CheckRow, afterSeq: number): Promise<NumberedEvent | null> {
+  if (afterSeq > check.lastSeq) return null; // it has the rebuilt one
+  const stored = await db.checkEvent.findFirst({ where: { checkId: check.id, type: { in: [...TERMINAL_EVENTS] } }, select: { seq: true } });
+  if (stored) return null; // at or before afterSeq, since the read after it found none
+  const seq = check.lastSeq + 1;
+  if (check.status === "failed") {
+    return { seq, event: { type: "failed", t: 0, error: failureOf(check) ?? { code: "internal", message: "" } } };
   }
+  const [servers, cases] = await Promise.all([db.checkServer.findMany({ where: { checkId: check.id } }), db.checkCase.findMany({ where: { checkId: check.id } })]);
+  return { seq, event: { type: "done", t: check.durationMs ?? 0, report: reportOf(check, servers, cases) } };
 }

@@ -43,16 +43,18 @@ export async function appendToStream(redis: Redis, key: string, entries: StreamE
  * its own: a blocked connection serves nobody else.
  */
 export async function readStream(redis: Redis, key: string, afterSeq: number, blockMs: number, count = 200): Promise<StreamEntry[]> {
-  const reply = await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", key, `${afterSeq}-0`);
-  if (!reply) return [];
+  const reply = (await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", key, `${afterSeq}-0`)) as [string, [string, string[]][]][] | null;
+  return (reply ?? []).flatMap(([, items]) => entriesOf(items));
+}
+
+/** The entries of one stream in an XREAD reply; entries not of our shape are left out. */
+export function entriesOf(items: [string, string[]][]): StreamEntry[] {
   const entries: StreamEntry[] = [];
-  for (const [, items] of reply) {
-    for (const [id, fields] of items) {
-      const seq = Number(id.split("-")[0]);
-      const at = fields.indexOf("data");
-      const data = at >= 0 ? fields[at + 1] : undefined;
-      if (Number.isInteger(seq) && data !== undefined) entries.push({ seq, data });
-    }
+  for (const [id, fields] of items) {
+    const seq = Number(id.split("-")[0]);
+    const at = fields.indexOf("data");
+    const data = at >= 0 ? fields[at + 1] : undefined;
+    if (Number.isInteger(seq) && data !== undefined) entries.push({ seq, data });
   }
   return entries;
 }

@@ -12,6 +12,8 @@ export interface Requester {
   ip: string;
   /** RateLimit-* headers of the limit this request counted against. */
   limit: Record<string, string>;
+  /** The bucket it counted in (`key:<id>`, or the hashed client address): who "this client" is. */
+  key: string;
 }
 
 /**
@@ -26,10 +28,11 @@ export async function limitRequest(request: Request, kind: "checks" | "reads"): 
   const apiKey = await authenticateApiKey(request.headers.get("authorization"), db);
   if (apiKey) {
     const limiter = kind === "checks" ? limiters.keyChecks(apiKey.checkPoints) : limiters.keyReads(apiKey.readsPerMinute);
-    return { ip, limit: await limiter.consume(apiKey.id) };
+    return { ip, limit: await limiter.consume(apiKey.id), key: `key:${apiKey.id}` };
   }
   const limiter = kind === "checks" ? limiters.clientChecks : limiters.clientReads;
-  return { ip, limit: await limiter.consume(hashClientIp(ip, settings.ipHashSecret)) };
+  const key = hashClientIp(ip, settings.ipHashSecret);
+  return { ip, limit: await limiter.consume(key), key };
 }
 
 // Once per process (on globalThis: Next may load this module once per route).
