@@ -43,7 +43,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe("rate limits", () => {
+// Each test starts its own service inside it (web and worker): give a loaded machine time.
+describe("rate limits", { timeout: 90_000 }, () => {
   it("limits new probes per target and requests per client, and ignores X-Forwarded-For unless trusted", async () => {
     fakes.push(await startClosed({ host: "127.0.0.43", port: 25 }));
     const service = await start({
@@ -85,7 +86,7 @@ describe("rate limits", () => {
   });
 });
 
-describe("health", () => {
+describe("health", { timeout: 90_000 }, () => {
   it("is 503 when Redis cannot be reached", async () => {
     const service = await start({ worker: false, env: { REDIS_URL: `redis://127.0.0.1:${await closedPort()}` } });
     const res = await fetch(`${service.baseUrl}/api/health`);
