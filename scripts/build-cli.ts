@@ -54,6 +54,7 @@ export async function buildCli(outDir = CLI_DIST): Promise<string> {
     tsconfig: path.join(ROOT, "tsconfig.json"),
     metafile: true,
     logLevel: "warning",
+    write: false,
   });
 
   const inputs = Object.keys(result.metafile.inputs).filter((p) => p !== ENTRY_NAME);
@@ -72,10 +73,20 @@ export async function buildCli(outDir = CLI_DIST): Promise<string> {
     bin: { relaycheck: "relaycheck.mjs" },
     files: ["relaycheck.mjs"],
   };
-  fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-  fs.writeFileSync(path.join(outDir, "inputs.json"), `${JSON.stringify(inputs.filter((p) => !p.startsWith("node_modules/")))}\n`);
-  fs.chmodSync(outfile, 0o755);
+  fs.mkdirSync(outDir, { recursive: true });
+  writeAtomically(path.join(outDir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeAtomically(path.join(outDir, "inputs.json"), `${JSON.stringify(inputs.filter((p) => !p.startsWith("node_modules/")))}\n`);
+  const [bundle] = result.outputFiles;
+  if (!bundle) throw new Error("esbuild wrote no bundle");
+  writeAtomically(outfile, bundle.contents, 0o755);
   return outfile;
+}
+
+/** Whole or not at all: a `relaycheck` started during a rebuild runs the old bundle or the new one. */
+function writeAtomically(file: string, contents: string | Uint8Array, mode = 0o644): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, contents, { mode });
+  fs.renameSync(temporary, file);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
