@@ -8,14 +8,19 @@
  * Run by hand:
  *
  *   npx tsx bench/start-time.ts [--runs 5] [--pg-port 54391] [--redis redis://127.0.0.1:6379]
- *                                [--command "npm start" [--command "…"]] [--verbose]
+ *                                [--before <commit>] [--command "npm start" [--command "…"]] [--verbose]
  *
- * Prints each run's time to healthy and the lines `npm start` printed with their times.
- * `--command` (repeatable) times other ways to start, e.g. an older start script kept for
- * comparison; their runs are interleaved so that load on the machine weighs on all alike.
+ * Prints each run's time to healthy, the CPU time its processes used until then (Linux: less
+ * sensitive to a loaded machine than wall time), and the lines `npm start` printed with their
+ * times.
+ * `--before <commit>` also times that commit's scripts/start.ts (over today's helper scripts,
+ * which keep its functions: e.g. `--before ea1a04a`, before start-up skipped work), copied for
+ * the run to scripts/ and removed after; `--command` (repeatable) times other ways to start.
+ * Runs of the variants are interleaved so that load on the machine weighs on all alike.
  * `--verbose` shows every line of output as it comes.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
@@ -29,6 +34,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "5" },
     "pg-port": { type: "string", default: "54391" },
     redis: { type: "string", default: "redis://127.0.0.1:6379" },
+    before: { type: "string" },
     command: { type: "string", multiple: true, default: ["npm start"] },
     verbose: { type: "boolean", default: false },
   },
@@ -42,6 +48,8 @@ const prefix = `rc-bench-start-${randomBytes(3).toString("hex")}`;
 
 interface RunResult {
   healthyMs: number;
+  /** CPU time (user + system) of every process of the start command's group until healthy. */
+  cpuMs: number | null;
   lines: { atMs: number; text: string }[];
 }
 
@@ -71,7 +79,7 @@ async function startOnce(command: string): Promise<RunResult> {
   child.stderr!.on("data", collect);
   try {
     const healthyMs = await waitHealthy(`http://127.0.0.1:${port}/api/health`, child, started);
-    return { healthyMs, lines };
+    return { healthyMs, cpuMs: groupCpuMs(child.pid!), lines };
   } finally {
     await stopGroup(child);
   }
@@ -90,6 +98,32 @@ async function waitHealthy(url: string, child: ChildProcess, started: number): P
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   throw new Error(`not healthy within ${HEALTHY_TIMEOUT_MS} ms`);
+}
+
+/**
+ * CPU time used so far by a process group, from /proc (Linux): user + system time of each of its
+ * processes and of their exited children. Less sensitive to a loaded machine than wall time.
+ */
+function groupCpuMs(group: number): number | null {
+  const ticksMs = 10; // USER_HZ is 100 on Linux
+  let total = 0;
+  try {
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      } catch {
+        continue; // gone meanwhile
+      }
+      // Fields after the command name (which may contain spaces): state is field 3.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== group) continue;
+      total += [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) * ticksMs;
+    }
+  } catch {
+    return null;
+  }
+  return total;
 }
 
 /**
@@ -137,9 +171,14 @@ const show = (r: RunResult) =>
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+/** The older start script of `--before`, copied next to today's (it imports them). */
+const beforeScript = values.before ? path.join(ROOT, "scripts", `start-before-${process.pid}.bench.ts`) : null;
+if (beforeScript) writeFileSync(beforeScript, execFileSync("git", ["show", `${values.before}:scripts/start.ts`], { cwd: ROOT }));
+
 try {
-  const commands = values.command;
+  const commands = [...(beforeScript ? [`node --import tsx scripts/${path.basename(beforeScript)}`] : []), ...values.command];
   const times = commands.map(() => [] as number[]);
+  const cpu = commands.map(() => [] as number[]);
   const lastRuns: (RunResult | undefined)[] = commands.map(() => undefined);
   for (const command of commands) {
     const warmup = await startOnce(command);
@@ -149,16 +188,19 @@ try {
     for (const [n, command] of commands.entries()) {
       const result = await startOnce(command);
       times[n]!.push(result.healthyMs);
+      if (result.cpuMs !== null) cpu[n]!.push(result.cpuMs);
       lastRuns[n] = result;
-      console.log(`run ${i + 1}, ${command}: healthy in ${seconds(result.healthyMs)}`);
+      console.log(`run ${i + 1}, ${command}: healthy in ${seconds(result.healthyMs)}${result.cpuMs === null ? "" : `, CPU ${seconds(result.cpuMs)}`}`);
     }
   }
   console.log(`\nnode ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(2)}; a built checkout → healthy (${runs} runs each):`);
   for (const [n, command] of commands.entries()) {
     const xs = times[n]!;
-    console.log(`  ${command.padEnd(40)} median ${seconds(median(xs))}  min ${seconds(Math.min(...xs))}  max ${seconds(Math.max(...xs))}`);
+    const cpuText = cpu[n]!.length ? `; CPU until healthy: median ${seconds(median(cpu[n]!))}` : "";
+    console.log(`  ${command.padEnd(40)} median ${seconds(median(xs))}  min ${seconds(Math.min(...xs))}  max ${seconds(Math.max(...xs))}${cpuText}`);
     console.log(`${show(lastRuns[n]!)}`);
   }
 } finally {
+  if (beforeScript) rmSync(beforeScript, { force: true });
   await deleteKeys();
 }
