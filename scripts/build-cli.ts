@@ -31,6 +31,7 @@ const ENTRY_NAME = "relaycheck-entry.ts";
 interface RootManifest {
   name: string;
   version: string;
+  private?: boolean;
   license?: string;
   engines?: Record<string, string>;
 }
@@ -66,6 +67,8 @@ export async function buildCli(outDir = CLI_DIST): Promise<string> {
   const manifest = {
     name: root.name,
     version: root.version,
+    // Packed, not published, like the repository (npm pack works with private packages).
+    private: root.private,
     description: "Checks whether an SMTP server is an open relay, from a shell (the relaycheck command line).",
     license: root.license,
     type: "module",
