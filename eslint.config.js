@@ -6,7 +6,7 @@ const nodeGlobals = Object.fromEntries(
 );
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".next/", ".data/", "lib/generated/", "next-env.d.ts", "test-results/"] },
+  { ignores: ["node_modules/", ".next/", ".data/", "dist/", "lib/generated/", "next-env.d.ts", "test-results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ["**/*.mjs", "**/*.js"], languageOptions: { globals: nodeGlobals } },

@@ -4,6 +4,7 @@
  *   package ships the server) with its data in .data/postgres;
  * - Redis: REDIS_URL when set; else a Redis on 127.0.0.1:6379; else `redis-server` from PATH
  *   with its data in .data/redis; else it says what to install and stops.
+ * Both are looked for (or started) at the same time.
  * Also keeps the service's local secrets (IP hash key, embedded database password) in
  * .data/secrets.json so that they survive restarts.
  */
@@ -46,8 +47,14 @@ export async function prepareServices(options: { quiet?: boolean } = {}): Promis
   const log = options.quiet ? () => {} : say;
   const stops: (() => Promise<void>)[] = [];
   try {
-    const databaseUrl = process.env.DATABASE_URL || (await startEmbeddedPostgres(stops, log));
-    const redisUrl = process.env.REDIS_URL || (await findOrStartRedis(stops, log));
+    // Both run to their end, so that `stops` holds everything started when one of them fails.
+    const [database, redis] = await Promise.allSettled([
+      process.env.DATABASE_URL || startEmbeddedPostgres(stops, log),
+      process.env.REDIS_URL || findOrStartRedis(stops, log),
+    ]);
+    if (database.status === "rejected") throw database.reason;
+    if (redis.status === "rejected") throw redis.reason;
+    const [databaseUrl, redisUrl] = [database.value, redis.value];
     return {
       databaseUrl,
       redisUrl,
@@ -223,6 +230,25 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(message);
+}
+
+/**
+ * Runs a command without blocking the event loop, its output kept (printed by the caller when it
+ * fails); `signal` kills it (Ctrl-C while a build runs).
+ */
+export function runQuietly(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, signal: options.signal, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.once("error", reject);
+    child.once("close", (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
+  });
 }
 
 export function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<void> {
