@@ -44,6 +44,8 @@ export interface AdviceItem {
   /** Plain language first, then the technical detail. */
   detail: string;
   fix?: AdviceFix;
+  /** The ids of the cases this item is about (machine output; people read the titles). */
+  caseIds?: string[];
 }
 
 export interface Advice {
