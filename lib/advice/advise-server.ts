@@ -1,7 +1,7 @@
 import { escapeText } from "@/lib/probe/escape-text";
 import type { CaseResult, ServerReport } from "@/lib/probe/types";
 import { classifyCase, KIND_TEXT, ownDomainsOf, ROUTING_KINDS, SENDER_KINDS, type CaseKind } from "./classify-case";
-import { countCases, groupCases, plural, replyLine } from "./describe-cases";
+import { countCases, describeCounts, groupCases, plural, replyLine } from "./describe-cases";
 import { refusalReply, summarizeServer } from "./summarize-server";
 import { detectSoftware, DISPLAY_NAMES } from "./detect-software";
 import {
@@ -78,9 +78,12 @@ function openRelayItems(ctx: Context): AdviceItem[] {
   const tricks = ROUTING_KINDS.filter((k) => byKind.has(k));
   const senders = SENDER_KINDS.filter((k) => byKind.has(k));
   const counts = countCases(server.cases);
-  const attempts = `It accepted ${counts.evidence} of ${plural(counts.ran, "relay attempt")}`;
+  const attempts = `In numbers: ${describeCounts(counts)}`;
   const casesOf = (kinds: CaseKind[]) => kinds.flatMap((k) => byKind.get(k) ?? []);
-  const families = (kinds: CaseKind[]) => joinWords(kinds.map((k) => KIND_TEXT[k].title));
+  const families = (kinds: CaseKind[], max = 4) => {
+    const names = kinds.map((k) => KIND_TEXT[k].title);
+    return names.length > max ? `${names.slice(0, max).join(", ")} and ${plural(names.length - max, "other form")}` : joinWords(names);
+  };
   const harm = "Spammers scan for such servers all the time; once they use yours, its address lands on blocklists and your own mail stops being delivered.";
 
   if (byKind.has("plain") || (tricks.length === 0 && senders.length === 0)) {
@@ -93,7 +96,8 @@ function openRelayItems(ctx: Context): AdviceItem[] {
         title: "This server is an open relay: anyone can send mail through it",
         detail: [
           `Without logging in, relaycheck got it to accept mail for a domain it does not host. ${harm}`,
-          `${attempts}${plain ? `, for example ${example(plain)}` : ""}.`,
+          plain ? `For example ${example(plain)}.` : "",
+          `${attempts}.`,
           others.length ? `It also fell for ${families(others)}; closing the relay closes those too.` : "",
           softwareNote(ctx),
         ]
@@ -114,7 +118,8 @@ function openRelayItems(ctx: Context): AdviceItem[] {
       title: "It relays mail sent to disguised addresses (old address tricks)",
       detail: [
         `The server refuses plain relaying, but passes mail on when the outside address is hidden in an old routing form: ${families(tricks)}. ${harm}`,
-        `${attempts}, for example ${example(cases[0]!)}.`,
+        `For example ${example(cases[0]!)}.`,
+        `${attempts}.`,
         softwareNote(ctx),
       ]
         .filter(Boolean)

@@ -142,7 +142,7 @@ export const CLOSE_ADDRESS_TRICKS: FixTable = {
   postfix: {
     software: "Postfix",
     steps: [
-      "Postfix's relay check (`reject_unauth_destination`) sees through these forms, so an accept means something permits before it: fix `smtpd_relay_restrictions` as above.",
+      "Postfix's relay check (`reject_unauth_destination`) sees through these forms, so an accept means something permits the mail before it: look in `postconf -n` for a bare `permit`, a too wide `mynetworks` or an access table answering OK ahead of `reject_unauth_destination` in `smtpd_relay_restrictions` and `smtpd_recipient_restrictions`.",
       "In /etc/postfix/main.cf turn the old address forms off: `allow_percent_hack = no`, `swap_bangpath = no` and `allow_untrusted_routing = no` (the last is the default: make sure nothing sets it to yes), and keep the default `resolve_dequoted_address = yes`.",
       "Run `postfix reload`.",
     ],
@@ -214,7 +214,7 @@ export const STOP_SENDER_TRUST: FixTable = {
   exchange: {
     software: "Microsoft Exchange",
     steps: [
-      "Anonymous sessions must not hold `Ms-Exch-SMTP-Accept-Any-Recipient` on any internet-facing connector (see the steps above); the sender address must never be what grants relaying.",
+      "Anonymous sessions must not hold `Ms-Exch-SMTP-Accept-Any-Recipient` on any internet-facing connector (`Get-ReceiveConnector | Get-ADPermission` lists who does); the sender address must never be what grants relaying.",
     ],
   },
   haraka: {

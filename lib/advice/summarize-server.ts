@@ -7,7 +7,7 @@
 import { escapeText } from "@/lib/probe/escape-text";
 import type { CaseResult, ServerReport, Verdict } from "@/lib/probe/types";
 import { classifyCase, KIND_TEXT, ownDomainsOf, ROUTING_KINDS, SENDER_KINDS, type CaseKind } from "./classify-case";
-import { countCases, groupCases, plural, replyLine } from "./describe-cases";
+import { countCases, describeCounts, groupCases, plural, replyLine } from "./describe-cases";
 
 export function summarizeServer(server: ServerReport): string {
   return escapeText(summary(server));
@@ -26,15 +26,16 @@ function summary(server: ServerReport): string {
       const proving = relay.filter((c) => c.outcome === "accepted" && c.evidence);
       const own = ownDomainsOf(server);
       const kinds = new Set(proving.map((c) => classifyCase(c, own)).filter((x): x is CaseKind => x !== null));
-      const accepted = `${k.evidence} of ${plural(k.ran, "relay attempt")}`;
+      // The counts in the words every view uses (describeCounts), so the stories agree.
+      const counts = `${capitalize(describeCounts(k))}.`;
       if (kinds.has("plain")) {
         const plain = proving.find((c) => classifyCase(c, own) === "plain")!;
-        return `It relays mail for anyone: it accepted ${accepted}, the plain one included (RCPT TO:<${plain.rcptTo}> → ${plain.reply ? replyLine(plain.reply) : "accepted"}).`;
+        return `It relays mail for anyone: it accepted the plain relay attempt (RCPT TO:<${plain.rcptTo}> → ${plain.reply ? replyLine(plain.reply) : "accepted"}). ${counts}`;
       }
       const tricks = ROUTING_KINDS.filter((x) => kinds.has(x)).map((x) => KIND_TEXT[x].title);
       const senders = SENDER_KINDS.filter((x) => kinds.has(x)).map((x) => KIND_TEXT[x].title);
       const what = [tricks.length ? `address tricks (${joinWords(tricks)})` : "", senders.length ? `forged senders (${joinWords(senders)})` : ""].filter(Boolean).join(" and ");
-      return `It refuses plain relaying but relays for ${what}: it accepted ${accepted}.`;
+      return `It refuses plain relaying but relays for ${what}. ${counts}`;
     }
     case "not-open-relay": {
       const deferred = k.tempfail ? `; ${k.tempfail} were deferred with a temporary policy refusal, which a spammer's retry meets again` : "";
@@ -143,6 +144,10 @@ export function summarizeCheck(servers: ServerReport[], fallback: string | null)
             : `None of the ${n} servers could be tested.`;
   const name = worst.host === worst.ip ? worst.ip : worst.host;
   return `${lead} ${escapeText(name)}: ${summarizeServer(worst)}`;
+}
+
+function capitalize(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
 
 function joinWords(words: string[]): string {
