@@ -100,7 +100,7 @@ export function groupResult(c: Pick<CaseResult, "group" | "outcome" | "evidence"
 /**
  * The cases with the same result and the same reply, once the address each case sent is cut out
  * of the reply ("<relaytest@relay-target.invalid>: Relaying denied" → "Relaying denied"). Groups
- * in RESULT_ORDER, cases in their own order within a group.
+ * in RESULT_ORDER, the larger first within a result; cases in their own order within a group.
  */
 export function groupCases(cases: readonly CaseResult[]): CaseGroup[] {
   const groups = new Map<string, CaseGroup>();
@@ -112,7 +112,7 @@ export function groupCases(cases: readonly CaseResult[]): CaseGroup[] {
     if (group) group.cases.push(c);
     else groups.set(key, { key, result, reply, stage: c.stage, cases: [c] });
   }
-  return [...groups.values()].sort((a, b) => RESULT_ORDER.indexOf(a.result) - RESULT_ORDER.indexOf(b.result));
+  return [...groups.values()].sort((a, b) => RESULT_ORDER.indexOf(a.result) - RESULT_ORDER.indexOf(b.result) || b.cases.length - a.cases.length);
 }
 
 /** The first line of a case's reply without the addresses it echoes. */

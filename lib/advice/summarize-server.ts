@@ -30,7 +30,7 @@ function summary(server: ServerReport): string {
       const counts = `${capitalize(describeCounts(k))}.`;
       if (kinds.has("plain")) {
         const plain = proving.find((c) => classifyCase(c, own) === "plain")!;
-        return `It relays mail for anyone: it accepted the plain relay attempt (RCPT TO:<${plain.rcptTo}> → ${plain.reply ? replyLine(plain.reply) : "accepted"}). ${counts}`;
+        return `It relays mail for anyone, e.g. RCPT TO:<${plain.rcptTo}> → ${plain.reply ? replyLine(plain.reply) : "accepted"}. ${counts}`;
       }
       const tricks = ROUTING_KINDS.filter((x) => kinds.has(x)).map((x) => KIND_TEXT[x].title);
       const senders = SENDER_KINDS.filter((x) => kinds.has(x)).map((x) => KIND_TEXT[x].title);
@@ -39,7 +39,9 @@ function summary(server: ServerReport): string {
     }
     case "not-open-relay": {
       const deferred = k.tempfail ? `; ${k.tempfail} were deferred with a temporary policy refusal, which a spammer's retry meets again` : "";
-      return `It refused all ${plural(k.ran, "relay attempt")}${quote(relay.filter((c) => c.outcome === "rejected"))}${deferred}.`;
+      // Quote what the plain attempt got: the answer to relaying itself, not to an odd address.
+      const plain = relay.filter((c) => c.outcome === "rejected" && classifyCase(c, ownDomainsOf(server)) === "plain");
+      return `It refused all ${plural(k.ran, "relay attempt")}${quote(plain.length ? plain : relay.filter((c) => c.outcome === "rejected"))}${deferred}.`;
     }
     case "inconclusive":
       return inconclusiveSummary(server, relay, quote);

@@ -30,6 +30,10 @@ const connectionStatus: Schema = {
     "service-unavailable", "tls-failed", "protocol-error", "policy-refused", "aborted",
   ],
 };
+/** Adds properties a schema does not require: fields added to the report after its first version. */
+const plus = (schema: Schema, more: Record<string, Schema>): Schema => ({ ...schema, properties: { ...(schema.properties as Record<string, Schema>), ...more } });
+const severity: Schema = { type: "string", enum: ["critical", "warning", "info"] };
+
 const replyBrief: Schema = { oneOf: [{ type: "null" }, obj({ code: int, enhanced: nullable("string"), text: str })] };
 
 const schemas: Record<string, Schema> = {
@@ -111,7 +115,18 @@ const schemas: Record<string, Schema> = {
     },
     ["mode", "protocol", "cipher", "authorized", "handshakeMs"],
   ),
-  ServerReport: obj(
+  AdviceFix: obj({ software: str, steps: { ...strings, description: "In order; setting names and commands are exact." }, docs: str }, ["software", "steps"]),
+  AdviceItem: obj(
+    { id: str, severity, title: str, detail: str, fix: ref("AdviceFix"), caseIds: { ...strings, description: "The cases this item is about." } },
+    ["id", "severity", "title", "detail"],
+  ),
+  Advice: obj({
+    software: {
+      oneOf: [{ type: "null" }, obj({ name: str, displayName: str, confidence: { type: "string", enum: ["high", "medium", "low"] }, evidence: strings })],
+    },
+    items: { type: "array", items: ref("AdviceItem"), description: "Most severe first: one item per problem, with its fix." },
+  }),
+  ServerReport: plus(obj(
     {
       host: str,
       ip: str,
@@ -150,7 +165,10 @@ const schemas: Record<string, Schema> = {
       transcript: { type: "array", items: ref("TranscriptLine") },
       transcriptTruncated: bool,
     },
-  ),
+  ), {
+    advice: { ...ref("Advice"), description: "What the server runs and what to do (API and --json only)." },
+    summary: { ...str, description: "The server's verdict in words (API and --json only)." },
+  }),
   PendingServer: obj({ key: str, host: str, ip: str, port: int, cases: { type: "array", items: ref("CaseResult") } }),
   CheckView: {
     ...obj(
@@ -174,6 +192,7 @@ const schemas: Record<string, Schema> = {
         resolution: { oneOf: [{ type: "null" }, ref("ResolutionInfo")] },
         servers: { type: "array", items: ref("ServerReport") },
         pending: { type: "array", items: ref("PendingServer") },
+        summary: { ...nullable("string"), description: "The verdict in words; null while there is none." },
       },
       [
         "id", "status", "createdAt", "startedAt", "finishedAt", "queuePosition", "error", "url", "links",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { withAdvice } from "@/lib/advice";
 import { createCheck, createCheckInput, listChecksForTarget } from "@/lib/checks";
 import { AppError } from "@/lib/errors";
 import { tighterLimit } from "@/lib/rate-limit/create-limiters";
@@ -22,7 +23,7 @@ export async function POST(request: Request): Promise<Response> {
         checkLimit = await client.consumeCheckPoint();
       },
     });
-    return json(result.check, result.created ? 202 : 200, {
+    return json(withAdvice(result.check), result.created ? 202 : 200, {
       ...tighterLimit(checkLimit ?? (await client.peekCheckPoints()), result.rateLimitHeaders),
       Location: result.check.links.self,
     });
