@@ -10,7 +10,7 @@ import { ReplyText } from "./ReplyText";
  * ("17 cases · 554 5.7.1 Relaying denied"), most telling group first; each line opens to the
  * cases themselves, with the exact envelope and reply of each.
  */
-export function CaseGroups({ cases, host }: { cases: CaseResult[]; host: string }) {
+export function CaseGroups({ cases, host, idPrefix }: { cases: CaseResult[]; host: string; idPrefix: string }) {
   const groups = groupCases(cases);
   return (
     <ul className="space-y-2">
@@ -27,7 +27,7 @@ export function CaseGroups({ cases, host }: { cases: CaseResult[]; host: string 
                 {g.stage === "mail" ? <span className="text-xs text-muted">(to MAIL FROM)</span> : null}
               </summary>
               <div className="border-t border-line">
-                <CaseMatrix cases={g.cases} caption={`${label.label}: ${plural(g.cases.length, "case")} on ${host}`} />
+                <CaseMatrix cases={g.cases} caption={`${label.label}: ${plural(g.cases.length, "case")} on ${host}`} idPrefix={idPrefix} />
               </div>
             </details>
           </li>

@@ -164,7 +164,7 @@ export function LiveCheck({ view }: { view: CheckView }) {
                 </p>
               </header>
             )}
-            {cases.length ? <CaseMatrix cases={cases} caption={`Relay tests on ${s.host} so far`} /> : null}
+            {cases.length ? <CaseMatrix cases={cases} caption={`Relay tests on ${s.host} so far`} idPrefix={`${slug}-`} /> : null}
           </section>
         );
       })}

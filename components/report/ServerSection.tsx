@@ -29,7 +29,7 @@ export function ServerSection({ server, checkId, summary }: { server: ServerRepo
       <ServerHeading server={server} headingId={`${slug}-h`} summary={summary} />
       {server.cases.length ? (
         <Part title="Relay tests">
-          <CaseGroups cases={server.cases} host={server.host} />
+          <CaseGroups cases={server.cases} host={server.host} idPrefix={`${slug}-`} />
         </Part>
       ) : null}
       <Part title="Server facts">
