@@ -19,13 +19,13 @@ export function proxy(request: NextRequest): NextResponse {
   return response;
 }
 
-// Not `/checks` itself: the no-JS form's POST is a route handler (no page, no nonce), and Next
+// Not `/checks/new`: the no-JS form's POST is a route handler (no page, no nonce), and Next
 // reads the whole body of every request a proxy runs for (up to 10 MB kept), before the route's
 // own 8 KB cap could refuse it.
 export const config = {
   matcher: [
     {
-      source: "/((?!api/|checks$|_next/static|_next/image|favicon.ico|icon.svg).*)",
+      source: "/((?!api/|checks/new$|_next/static|_next/image|favicon.ico|icon.svg).*)",
       missing: [
         { type: "header", key: "next-router-prefetch" },
         { type: "header", key: "purpose", value: "prefetch" },

@@ -23,6 +23,15 @@ export function formatFacts(s: ServerReport): string[] {
   return out;
 }
 
+/** The concise report's part of it: only the blocklists that list the server or its names. */
+export function formatListings(s: ServerReport): string[] {
+  if (!s.dnsbl) return [];
+  return [
+    ...(s.dnsbl.listed.length ? formatLookup("Blocklists", s.dnsbl) : []),
+    ...s.dnsbl.domains.filter((d) => d.listed.length).flatMap((d) => formatLookup("Domain blocklists", d)),
+  ];
+}
+
 function formatLookup(label: string, lookup: BlocklistLookup): string[] {
   const asked = lookup.listed.length + lookup.notListed.length + lookup.couldNotQuery.length;
   if (asked === 0) return [];

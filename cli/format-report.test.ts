@@ -29,8 +29,9 @@ function reportOf(server: ServerReport, extra: Partial<CheckReport> = {}): Check
 describe("formatReport escapes what a server chose", () => {
   const postfix = (overrides: Partial<ServerReport>) => scenario("postfix", {}, overrides);
   it.each<[string, CheckReport]>([
-    ["check reason", reportOf(postfix({}), { reason: `refused ${RLO}deined` })],
-    ["server reason", reportOf(postfix({ reason: `refused ${RLO}deined` }))],
+    // The engine's reasons are printed when there is no summary in words: no server (DNS), or no known cause.
+    ["check reason", reportOf(postfix({}), { servers: [], verdict: "unreachable", reason: `No MX ${RLO}deined` })],
+    ["server reason", reportOf(scenario("postfix", { verdict: "inconclusive", reason: `refused ${RLO}deined` }))],
     ["greeting", reportOf(postfix({ banner: `mail.example.com ${RLO}ESMTP ${ESC}[2J` }))],
     ["EHLO name and extensions", reportOf(postfix({ ehloName: `mx${RLO}`, extensions: [`X${RLO}`] }))],
     ["certificate", reportOf(postfix({ tls: goodTls({ subject: `CN=${RLO}moc`, issuer: `CN=${ESC}[31m` }) }))],
@@ -41,6 +42,8 @@ describe("formatReport escapes what a server chose", () => {
   ])("%s", (_name, report) => {
     const text = formatReport(report, { transcript: true, color: false });
     expect(text).toContain("\\u{202e}");
+    // eslint-disable-next-line no-control-regex
+    expect(formatReport(report, { transcript: false, color: false })).not.toMatch(/[\u001b\u202a-\u202e\u2066-\u2069]/);
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\u001b\u202a-\u202e\u2066-\u2069]/);
   });

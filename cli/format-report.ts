@@ -1,5 +1,5 @@
-import { adviseServer, DISPLAY_NAMES } from "../lib/advice";
-import { formatFacts } from "./format-facts";
+import { adviseServer, countCases, describeCounts, DISPLAY_NAMES, groupCases, replyLine, summarizeCheck, summarizeServer, type Advice, type GroupResult } from "../lib/advice";
+import { formatFacts, formatListings } from "./format-facts";
 import { escapeText, type CaseResult, type CheckReport, type ProbeEvent, type ServerReport, type Verdict } from "../lib/probe";
 
 export const VERDICT_LABEL: Record<Verdict, string> = {
@@ -18,7 +18,13 @@ const OUTCOME_COLOR: Record<CaseResult["outcome"], string> = { accepted: "31", r
 interface FormatOptions {
   transcript: boolean;
   color: boolean;
+  /** Everything: DNS, facts, every case, every fix in full (the default is the concise report). */
+  verbose?: boolean;
+  /** Wrap width (default 100). */
+  width?: number;
 }
+
+type Paint = (code: string, text: string) => string;
 
 /** One line of progress for a live event, or null when the event is not worth a line. */
 export function formatProgress(event: ProbeEvent): string | null {
@@ -37,37 +43,121 @@ export function formatProgress(event: ProbeEvent): string | null {
 }
 
 /**
- * The human report: the verdict first, then each server, its cases as a table, findings. Every
- * text a server or DNS chose goes through escapeText (`e`) before it reaches the terminal: the
- * report's own fields are escaped by the engine already, but a terminal is where an ESC or a bidi
- * override would do harm, so this printer does not rely on that.
+ * The human report, fix first. By default concise (one server fits in about 30 lines): the
+ * verdict and what the servers did, what to do (the steps of every critical fix, the titles of
+ * the rest), then one line per group of cases that got the same reply. `verbose` adds the DNS
+ * answers, the facts, every case and every fix in full.
+ *
+ * Every text a server or DNS chose goes through escapeText (`e`) before it reaches the terminal:
+ * the report's own fields are escaped by the engine already, but a terminal is where an ESC or a
+ * bidi override would do harm, so this printer does not rely on that.
  */
 export function formatReport(report: CheckReport, options: FormatOptions): string {
-  const paint = (code: string, text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const paint: Paint = (code, text) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const width = options.width ?? 100;
+  // The transcript comes with the whole report.
+  options = { ...options, verbose: options.verbose || options.transcript };
   const out: string[] = [];
   const target = report.target.unicode ? `${report.target.name} (${report.target.unicode})` : report.target.name;
   out.push(`${paint(`1;${COLOR[report.verdict]}`, VERDICT_LABEL[report.verdict])}  ${target}`);
-  out.push(e(report.reason), "");
+  out.push(...wrap(e(summarizeCheck(report.servers, report.reason)), "", width), "");
 
-  const r = report.resolution;
-  if (r.nullMx) out.push("DNS: null MX (the domain accepts no mail)");
-  else if (r.mx.length) out.push(`DNS: MX ${r.mx.map((m) => `${m.preference} ${m.exchange}`).join(", ")}`);
-  else if (r.implicitMx) out.push(`DNS: no MX record; the name's own address is used (implicit MX)`);
-  for (const x of r.refused) out.push(`Not tested: ${x.host} ${x.ip} port ${x.port}: ${e(x.reason)}`);
-  for (const error of r.errors) out.push(`DNS: ${e(error)}`);
-  for (const h of r.hosts.filter((h) => h.error)) out.push(`DNS: ${h.host}: ${e(h.error ?? "")}`);
-  out.push("");
+  if (options.verbose) {
+    const r = report.resolution;
+    if (r.nullMx) out.push("DNS: null MX (the domain accepts no mail)");
+    else if (r.mx.length) out.push(`DNS: MX ${r.mx.map((m) => `${m.preference} ${m.exchange}`).join(", ")}`);
+    else if (r.implicitMx) out.push(`DNS: no MX record; the name's own address is used (implicit MX)`);
+    for (const x of r.refused) out.push(`Not tested: ${x.host} ${x.ip} port ${x.port}: ${e(x.reason)}`);
+    for (const error of r.errors) out.push(`DNS: ${e(error)}`);
+    for (const h of r.hosts.filter((h) => h.error)) out.push(`DNS: ${h.host}: ${e(h.error ?? "")}`);
+    out.push("");
+  } else {
+    for (const x of report.resolution.refused) out.push(`Not tested: ${x.host} ${x.ip} port ${x.port}: ${e(x.reason)}`);
+    if (report.resolution.refused.length) out.push("");
+  }
 
-  for (const server of report.servers) out.push(...formatServer(server, options, paint), "");
-  out.push(`Finished in ${(report.durationMs / 1000).toFixed(2)} s. No mail was sent: every session stopped at RCPT TO.`);
+  const several = report.servers.length > 1;
+  const advised = report.servers.map((s) => ({ server: s, advice: adviseServer(s) }));
+  for (const { server, advice } of advised) out.push(...formatAdvice(server, advice, several, !!options.verbose, paint, width));
+  for (const { server, advice } of advised) {
+    out.push(...(options.verbose ? formatServer(server, advice, options, paint, several) : formatServerBrief(server, paint, width, several)), "");
+  }
+  out.push(
+    options.verbose
+      ? `Finished in ${(report.durationMs / 1000).toFixed(2)} s. No mail was sent: every session stopped at RCPT TO.`
+      : `Finished in ${(report.durationMs / 1000).toFixed(2)} s; no mail was sent. Every case, the facts and each fix in full: --verbose.`,
+  );
   return `${out.join("\n")}\n`;
 }
 
-function formatServer(s: ServerReport, options: FormatOptions, paint: (code: string, text: string) => string): string[] {
+const SEVERITY_MARK: Record<"critical" | "warning" | "info", { mark: string; color: string }> = {
+  critical: { mark: "[critical]", color: "1;31" },
+  warning: { mark: "[warning]", color: "33" },
+  info: { mark: "[note]", color: "36" },
+};
+
+/** What to do: every item's title; the steps of critical ones (of all, with `verbose`). */
+function formatAdvice(s: ServerReport, advice: Advice, several: boolean, verbose: boolean, paint: Paint, width: number): string[] {
+  if (!advice.items.length) return [];
+  const software = advice.software ? ` (${DISPLAY_NAMES[advice.software.name]}, ${advice.software.confidence} confidence)` : "";
+  const out = [paint("1", `What to do${several ? ` on ${s.host} port ${s.port}` : ""}${software}:`)];
+  for (const item of advice.items) {
+    const sev = SEVERITY_MARK[item.severity];
+    const full = verbose || item.severity === "critical";
+    out.push(`  ${paint(sev.color, sev.mark)} ${e(item.title)}${item.fix && !full ? " (fix: --verbose)" : ""}`);
+    if (verbose) out.push(...wrap(e(item.detail), "    ", width));
+    if (item.fix && full) {
+      if (verbose) out.push(`    How to fix it on ${item.fix.software}:`);
+      item.fix.steps.forEach((step, i) => out.push(...wrap(`${i + 1}. ${step}`, "    ", width, "       ")));
+      if (item.fix.docs && verbose) out.push(`    Documentation: ${item.fix.docs}`);
+    }
+  }
+  out.push("");
+  return out;
+}
+
+const GROUP_WORDS: Record<GroupResult, string> = {
+  relayed: "relayed",
+  "not-evidence": "accepted, prove nothing (catch-all)",
+  tempfail: "deferred (temporary failure)",
+  error: "no answer",
+  refused: "refused",
+  skipped: "not tried",
+  "baseline-accepted": "baseline accepted",
+  "baseline-refused": "baseline refused",
+  "baseline-other": "baseline, no clear answer",
+};
+
+const GROUP_COLOR: Partial<Record<GroupResult, string>> = { relayed: "31", "not-evidence": "33", tempfail: "33", error: "35", refused: "32" };
+
+/**
+ * One server in a few lines: its verdict (with its summary when the check has several servers:
+ * the first lines only sum up the one that matters most), then one line per group of identical
+ * replies.
+ */
+function formatServerBrief(s: ServerReport, paint: Paint, width: number, several: boolean): string[] {
+  const where = `${s.host}${s.host === s.ip ? "" : ` [${s.ip}]`} port ${s.port}`;
+  const out = [`${paint("1", where)}: ${paint(COLOR[s.verdict], VERDICT_LABEL[s.verdict].toLowerCase())}`];
+  if (several) out.push(...wrap(e(summarizeServer(s)), "  ", width));
+  const groups = groupCases(s.cases);
+  const words = groups.map((g) => `${g.cases.length} ${GROUP_WORDS[g.result]}`);
+  const pad = Math.max(0, ...words.map((w) => w.length));
+  groups.forEach((g, i) => {
+    const reply = g.reply ? `${g.stage === "mail" ? "to MAIL FROM: " : ""}${replyLine(g.reply, 80)}` : "no reply";
+    out.push(`  ${paint(GROUP_COLOR[g.result] ?? "2", words[i]!.padEnd(pad))}  ${e(reply)}`);
+  });
+  out.push(...formatListings(s));
+  return out;
+}
+
+/** Everything about one server: facts, every case as a table, the software's clues, the transcript. */
+function formatServer(s: ServerReport, advice: Advice, options: FormatOptions, paint: Paint, several: boolean): string[] {
   const out: string[] = [];
   const where = `${s.host}${s.host === s.ip ? "" : ` [${s.ip}]`} port ${s.port}`;
   out.push(`${paint("1", where)}: ${paint(COLOR[s.verdict], VERDICT_LABEL[s.verdict].toLowerCase())}`);
-  out.push(`  ${e(s.reason)}`);
+  // The summary above already says it for a single server.
+  if (several) out.push(`  ${e(summarizeServer(s))}`);
+  if (countCases(s.cases).relay) out.push(`  ${describeCounts(countCases(s.cases))}.`);
   if (s.banner !== null) out.push(`  Greeting: ${s.greetingCode} ${e(s.banner.split("\n")[0]!)}`);
   if (s.ehloName) out.push(`  EHLO name: ${e(s.ehloName)}${s.usedHelo ? " (HELO only)" : ""}; extensions: ${e(s.extensions.join(", ")) || "none"}`);
   if (s.tls && !s.tls.error) {
@@ -102,20 +192,8 @@ function formatServer(s: ServerReport, options: FormatOptions, paint: (code: str
       out.push("  * accepted at one of the server's own domains where it takes any recipient: not proof of relaying");
     }
   }
-  const advice = adviseServer(s);
   if (advice.software) {
     out.push("", `  Software: ${DISPLAY_NAMES[advice.software.name]} (${advice.software.confidence} confidence: ${e(advice.software.evidence.join(" "))})`);
-  }
-  if (advice.items.length) {
-    out.push("", "  Advice:");
-    for (const item of advice.items) {
-      out.push(`  - [${item.severity}] ${e(item.title)}`, ...wrap(e(item.detail), "      "));
-      if (item.fix) {
-        out.push(`      How to fix it on ${item.fix.software}:`);
-        item.fix.steps.forEach((step, i) => out.push(...wrap(`${i + 1}. ${step}`, "        ")));
-        if (item.fix.docs) out.push(`        Documentation: ${item.fix.docs}`);
-      }
-    }
   }
   if (options.transcript) {
     out.push("", "  Transcript:");
@@ -125,19 +203,22 @@ function formatServer(s: ServerReport, options: FormatOptions, paint: (code: str
   return out;
 }
 
-function wrap(text: string, indent: string, width = 100): string[] {
+/** Words to lines of at most `width` columns; lines after the first of a paragraph get `hanging`. */
+function wrap(text: string, indent: string, width = 100, hanging = indent): string[] {
   const lines: string[] = [];
   for (const paragraph of text.split("\n")) {
     let line = "";
+    let lead = indent;
     for (const word of paragraph.split(" ")) {
-      if (line && indent.length + line.length + word.length + 1 > width) {
-        lines.push(indent + line);
+      if (line && lead.length + line.length + word.length + 1 > width) {
+        lines.push(lead + line);
+        lead = hanging;
         line = word;
       } else {
         line = line ? `${line} ${word}` : word;
       }
     }
-    lines.push(indent + line);
+    lines.push(lead + line);
   }
   return lines;
 }

@@ -73,15 +73,46 @@ describe("relaycheck CLI", () => {
     expect(plain.reply).toHaveProperty("enhanced");
     expect(plain.reply).toHaveProperty("text");
     expect(server.transcript.length).toBeGreaterThan(10);
+    // The advice, for machines: added fields, the report's own fields unchanged.
+    expect(report.summary).toMatch(/^It relays mail for anyone/);
+    expect(server.summary).toBe(report.summary);
+    expect(server.advice.items[0]).toMatchObject({ id: "open-relay", severity: "critical", fix: { software: expect.any(String), steps: expect.any(Array) } });
+    expect(server.advice.items[0].caseIds).toContain("third-party");
+    expect(server.advice.items[0].fix.steps.length).toBeGreaterThan(1);
     expect(open.received).not.toContain("DATA");
   });
+
+  it("prints a concise report by default: verdict, what to do, one line per reply, well under 40 lines", async () => {
+    const code = await cli("127.0.0.1", "--port", String(open.port), "--allow", "127.0.0.0/8", ...quietDns);
+    expect(code).toBe(2);
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("OPEN RELAY  127.0.0.1");
+    expect(stdout).toMatch(/^What to do/m);
+    expect(stdout).toMatch(/^ {2}\[critical\] This server is an open relay/m);
+    expect(stdout).toMatch(/^ {4}1\. /m);
+    expect(stdout).toMatch(/^ {2}\d+ relayed +250 /m);
+    // Ids are for machines: the sentences use words.
+    expect(stdout).not.toMatch(/third-party|null-sender|sender-ip-literal/);
+    expect(stdout).not.toContain("Transcript");
+    expect(lines.length).toBeLessThan(40);
+  });
+
 
   it("exits 0 with the verdict first for a closed server", async () => {
     const code = await cli("127.0.0.1", "-p", String(closed.port), "--allow", "127.0.0.1/32", ...quietDns, "--recipient-domain", "elsewhere.example.net");
     expect(code).toBe(0);
     expect(stdout.split("\n")[0]).toBe("NOT AN OPEN RELAY  127.0.0.1");
+    expect(stdout).toMatch(/^ {2}\d+ refused +554 5\.7\.1 Relaying denied$/m);
+    expect(stdout).not.toContain("<relaytest@elsewhere.example.net>");
+  });
+
+  it("--verbose prints every case with its envelope, and the facts", async () => {
+    const code = await cli("127.0.0.1", "-p", String(closed.port), "--allow", "127.0.0.1/32", ...quietDns, "--recipient-domain", "elsewhere.example.net", "--verbose");
+    expect(code).toBe(0);
     expect(stdout).toContain("<relaytest@elsewhere.example.net>");
     expect(stdout).toContain("554 5.7.1 Relaying denied");
+    expect(stdout).toMatch(/^ {2}Greeting: 220 /m);
+    expect(stdout).toMatch(/relay attempts: none accepted/);
   });
 
   it("exits 3 when the policy refuses the address (no --allow)", async () => {

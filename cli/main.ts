@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { BlocklistSelectionError, normalizeTarget, parseBlocklistSelection, runCheck, SMTP_PORTS, TargetInputError, type CheckReport, type ProbeEvent, type Verdict } from "../lib/probe";
 import { createAddressPolicy, parseAllowList, TargetPolicyConfigError } from "../lib/security/target-policy";
+import { withAdvice } from "../lib/advice";
 import { formatProgress, formatReport } from "./format-report";
 
 export const EXIT: Record<Verdict | "error", number> = {
@@ -39,7 +40,10 @@ Options:
                               default set, asked through the DNS servers above
       --no-starttls           stay in plaintext unless the server demands TLS
       --allow-reserved-names  accept names under .test, .example, .invalid, .local (lab setups)
-      --json                  print the final report as one JSON document
+      --json                  print the final report as one JSON document, each server with its
+                              advice (software, fix steps) and a summary
+  -v, --verbose               the whole report: DNS, facts, every case, every fix in full
+                              (the default is concise: verdict, what to do, cases grouped by reply)
       --transcript            print the SMTP conversation too (human output)
   -q, --quiet                 no progress on stderr
   -h, --help                  this help
@@ -79,6 +83,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
         "no-starttls": { type: "boolean" },
         "allow-reserved-names": { type: "boolean" },
         json: { type: "boolean" },
+        verbose: { type: "boolean", short: "v" },
         transcript: { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
@@ -157,8 +162,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return EXIT.error;
   }
 
-  if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(formatReport(report, { transcript: values.transcript ?? false, color: process.stdout.isTTY && !env.NO_COLOR }));
+  if (values.json) process.stdout.write(`${JSON.stringify(withAdvice(report), null, 2)}\n`);
+  else {
+    const verbose = (values.verbose ?? false) || (values.transcript ?? false);
+    const width = process.stdout.isTTY && process.stdout.columns ? Math.max(60, Math.min(process.stdout.columns, 120)) : 100;
+    process.stdout.write(formatReport(report, { transcript: values.transcript ?? false, verbose, width, color: process.stdout.isTTY && !env.NO_COLOR }));
+  }
   return EXIT[report.verdict];
 }
 

@@ -50,7 +50,7 @@ export function CheckForm({ initialTarget = "", initialError }: Props) {
 
   const errorId = `${ids}-error`;
   return (
-    <form method="post" action="/checks" onSubmit={onSubmit} noValidate className="space-y-4" aria-busy={busy}>
+    <form method="post" action="/checks/new" onSubmit={onSubmit} noValidate className="space-y-4" aria-busy={busy}>
       <div>
         <label htmlFor={`${ids}-target`} className="block font-semibold">
           Mail server or domain

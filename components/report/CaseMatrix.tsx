@@ -10,7 +10,7 @@ import { visible } from "./visible";
  * wide screens; on phones each row stacks into a card (cells keep their visible labels).
  * Shared by the server-rendered report and the live view, so it holds no state.
  */
-export function CaseMatrix({ cases, caption }: { cases: CaseResult[]; caption: string }) {
+export function CaseMatrix({ cases, caption, idPrefix }: { cases: CaseResult[]; caption: string; /** Keeps row ids unique across servers. */ idPrefix: string }) {
   const cell = "block md:table-cell px-3 py-1 md:py-2 align-top";
   const label = "block md:hidden text-xs font-semibold uppercase tracking-wide text-muted";
   return (
@@ -29,7 +29,7 @@ export function CaseMatrix({ cases, caption }: { cases: CaseResult[]; caption: s
           {cases.map((c) => {
             const o = outcomeLabel(c);
             return (
-              <tr key={c.id} id={`case-${c.id}`} data-outcome={c.outcome} className="grid grid-cols-1 md:table-row border-b border-line py-2 md:py-0 last:border-b-0">
+              <tr key={c.id} id={`${idPrefix}case-${c.id}`} data-outcome={c.outcome} className="grid grid-cols-1 md:table-row border-b border-line py-2 md:py-0 last:border-b-0">
                 <th scope="row" className={`${cell} font-normal md:w-[24%]`}>
                   <span className="font-semibold">{c.title}</span>
                   <span className="block text-xs text-muted">

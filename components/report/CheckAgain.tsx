@@ -40,7 +40,7 @@ export function CheckAgain({ checkId, target, ports }: Props) {
   }
 
   return (
-    <form method="post" action="/checks" onSubmit={onSubmit} className="space-y-2">
+    <form method="post" action="/checks/new" onSubmit={onSubmit} className="space-y-2">
       <input type="hidden" name="target" value={target} />
       {ports.map((p) => (
         <input key={p} type="hidden" name="ports" value={p} />

@@ -1,12 +1,13 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect, useReducer, useState } from "react";
+import { useEffect, useMemo, useReducer, useState } from "react";
 import type { CheckStreamEvent, CheckView } from "@/lib/checks/types";
 import { CaseMatrix } from "./CaseMatrix";
 import { plural, serverSlug } from "./format";
 import { ServerHeading } from "./ServerHeading";
 import { applyEvent, initialLiveState, STREAM_EVENT_TYPES } from "./live-state";
+import { formatElapsed, inPlanOrder, plannedCaseIds } from "./live-progress";
 
 const REFRESH_RETRY_MS = 1000;
 const REFRESH_RETRIES = 15;
@@ -18,6 +19,21 @@ const QUEUE_POLL_MS = 3000;
  * comes back ~2 s later (the stream's `retry:`): say "reconnecting" only if that takes longer.
  */
 const RETRY_NOTICE_MS = 5000;
+
+/** The elapsed time on the page ticks this often. */
+const CLOCK_TICK_MS = 1000;
+
+/** Now, once a second, from the first render in the browser on (null on the server: no mismatch). */
+function useNow(running: boolean): number | null {
+  const [now, setNow] = useState<number | null>(null);
+  useEffect(() => {
+    if (!running) return;
+    setNow(Date.now());
+    const timer = window.setInterval(() => setNow(Date.now()), CLOCK_TICK_MS);
+    return () => window.clearInterval(timer);
+  }, [running]);
+  return now;
+}
 
 /**
  * The running check: subscribes to the event stream and fills in each case as it completes.
@@ -105,7 +121,18 @@ export function LiveCheck({ view }: { view: CheckView }) {
     return () => window.clearInterval(timer);
   }, [state.finished, router]);
 
-  const done = state.servers.reduce((n, s) => n + s.cases.length, 0);
+  const now = useNow(!state.finished);
+  const since = Date.parse(view.startedAt ?? view.createdAt);
+  // Outside the live region: a clock read out every second would drown the progress.
+  const elapsed = now !== null && Number.isFinite(since) && !state.finished ? `${formatElapsed(now - since)} ${state.status === "queued" ? "waiting" : "elapsed"}` : null;
+  const plans = useMemo(
+    () => new Map(state.servers.map((s) => [s.key, plannedCaseIds(view.target, s)])),
+    [state.servers, view.target],
+  );
+  // "N of M" per server: M from the engine's plan, never below what already came.
+  const progress = state.servers.map((s) => ({ done: s.cases.length, total: s.report ? s.cases.length : Math.max(s.cases.length, plans.get(s.key)?.length ?? 0) }));
+  const done = progress.reduce((n, p) => n + p.done, 0);
+  const total = progress.reduce((n, p) => n + p.total, 0);
   const serversDone = state.servers.filter((s) => s.report).length;
   return (
     <div className="space-y-6" data-live-status={state.status}>
@@ -118,9 +145,14 @@ export function LiveCheck({ view }: { view: CheckView }) {
               : state.finished
                 ? "Finished — loading the full report…"
                 : state.servers.length
-                  ? `Testing ${plural(state.servers.length, "server")}: ${plural(done, "test")} done${serversDone ? `, ${serversDone} of ${state.servers.length} servers finished` : ""}…`
+                  ? `Testing ${plural(state.servers.length, "server")}: ${done} of ${plural(total, "test")} done${serversDone ? `, ${serversDone} of ${state.servers.length} servers finished` : ""}…`
                   : "Looking up the target's mail servers…"}
         </p>
+        {elapsed ? (
+          <p className="text-sm text-muted" data-elapsed>
+            {elapsed}
+          </p>
+        ) : null}
         {connection === "retrying" ? <p className="text-sm text-muted">Live connection interrupted; reconnecting…</p> : null}
         {connection === "polling" ? <p className="text-sm text-muted">Live updates are unavailable; this page reloads its data every few seconds.</p> : null}
         {state.finished && state.status === "done" ? (
@@ -132,8 +164,9 @@ export function LiveCheck({ view }: { view: CheckView }) {
           <p className="text-sm">This page updates live with JavaScript. Without it, reload the page to see progress.</p>
         </noscript>
       </div>
-      {state.servers.map((s) => {
+      {state.servers.map((s, i) => {
         const slug = serverSlug(s.ip, s.port);
+        const cases = inPlanOrder(s.cases, plans.get(s.key) ?? []);
         return (
           <section key={s.key} aria-labelledby={`${slug}-h`} className="card space-y-4 p-4 sm:p-6">
             {s.report ? (
@@ -143,13 +176,13 @@ export function LiveCheck({ view }: { view: CheckView }) {
                 <h2 id={`${slug}-h`} className="text-xl font-bold break-words">
                   {s.host} <span className="font-mono text-base font-normal text-muted">{s.key}</span>
                 </h2>
-                <p className="text-sm text-muted">
-                  {s.cases.length ? `${plural(s.cases.length, "test")} done` : "Connecting"}
+                <p className="text-sm text-muted" data-progress={`${progress[i]!.done}/${progress[i]!.total}`}>
+                  {s.cases.length ? `${progress[i]!.done} of ${plural(progress[i]!.total, "test")} done` : "Connecting"}
                   {s.activity ? ` · last: ${s.activity}` : ""}
                 </p>
               </header>
             )}
-            {s.cases.length ? <CaseMatrix cases={s.cases} caption={`Relay tests on ${s.host} so far`} /> : null}
+            {cases.length ? <CaseMatrix cases={cases} caption={`Relay tests on ${s.host} so far`} idPrefix={`${slug}-`} /> : null}
           </section>
         );
       })}

@@ -1,19 +1,21 @@
+import type { Advice } from "@/lib/advice";
+import { summarizeCheck } from "@/lib/advice/summarize-server";
 import type { CheckHistoryItem, CheckView } from "@/lib/checks/types";
 import type { ServerReport } from "@/lib/probe/types";
 import { CheckAgain } from "./CheckAgain";
-import type { ServerAdvice } from "./Findings";
 import { History } from "./History";
 import { serverSlug } from "./format";
 import { HowTested } from "./HowTested";
 import { LiveCheck } from "./LiveCheck";
 import { ServerSection } from "./ServerSection";
 import { VerdictBanner } from "./VerdictBanner";
+import { WhatToDo } from "./WhatToDo";
 
 interface Props {
   view: CheckView;
   history: CheckHistoryItem[];
-  /** Advice per server (lib/advice), when available. */
-  advise?: (server: ServerReport) => ServerAdvice | null;
+  /** Advice per server (lib/advice adviseServer). */
+  advise: (server: ServerReport) => Advice;
 }
 
 function Block({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
@@ -25,16 +27,22 @@ function Block({ id, title, children }: { id: string; title: string; children: R
   );
 }
 
-/** The permalink page's body: the verdict first, then each server, then context and actions. */
+/**
+ * The permalink page's body, fix first: the verdict and what the servers did, what to do about
+ * it, then the evidence per server (counts, the relay tests grouped by reply, facts, timeline,
+ * transcript), then how it was tested, checking again and the target's history.
+ */
 export function ReportView({ view, history, advise }: Props) {
   const live = view.status === "queued" || view.status === "running";
+  const done = view.status === "done";
   return (
     <div className="space-y-6">
-      <VerdictBanner view={view} />
+      <VerdictBanner view={view} summary={done ? summarizeCheck(view.servers, view.reason) : undefined} />
       {live ? (
         <LiveCheck view={view} />
       ) : (
         <>
+          {view.servers.length ? <WhatToDo servers={view.servers.map((server) => ({ server, advice: advise(server) }))} /> : null}
           {view.servers.length > 1 ? (
             <nav aria-label="Servers tested" className="text-sm">
               <span className="font-semibold">Servers tested: </span>
@@ -47,7 +55,7 @@ export function ReportView({ view, history, advise }: Props) {
             </nav>
           ) : null}
           {view.servers.map((s) => (
-            <ServerSection key={`${s.ip}:${s.port}`} server={s} checkId={view.id} advice={advise?.(s) ?? null} />
+            <ServerSection key={`${s.ip}:${s.port}`} server={s} checkId={view.id} summary={view.servers.length > 1} />
           ))}
         </>
       )}
@@ -67,6 +75,11 @@ export function ReportView({ view, history, advise }: Props) {
         </Block>
         <Block id="history-h" title={`Checks of ${view.target.name}`}>
           <History items={history} currentId={view.id} />
+          {history.length > 1 ? (
+            <p className="text-sm">
+              <a href={`/checks?target=${encodeURIComponent(view.target.name)}`}>All checks of {view.target.name}</a>
+            </p>
+          ) : null}
         </Block>
       </div>
     </div>

@@ -1,11 +1,11 @@
 import type { ServerReport } from "@/lib/probe/types";
 import { Blocklists } from "./Blocklists";
-import { CaseMatrix } from "./CaseMatrix";
-import { Findings, type ServerAdvice } from "./Findings";
+import { CaseGroups } from "./CaseGroups";
 import { serverSlug } from "./format";
 import { ServerFacts } from "./ServerFacts";
 import { ServerHeading } from "./ServerHeading";
 import { Timeline } from "./Timeline";
+import { buildTimeline } from "./timeline-model";
 import { Transcript } from "./Transcript";
 
 function Part({ title, children }: { title: string; children: React.ReactNode }) {
@@ -17,27 +17,31 @@ function Part({ title, children }: { title: string; children: React.ReactNode })
   );
 }
 
-/** Everything about one server (MX host, address, port): verdict, cases, advice, facts, proof. */
-export function ServerSection({ server, checkId, advice }: { server: ServerReport; checkId: string; advice: ServerAdvice | null }) {
+/**
+ * The evidence for one server (MX host, address, port), after the verdict and what to do: the
+ * counts, the relay tests grouped by reply, what the server told about itself, the conversation
+ * on a time axis, and the transcript. Only what was observed: no timeline without a session.
+ */
+export function ServerSection({ server, checkId, summary }: { server: ServerReport; checkId: string; summary: boolean }) {
   const slug = serverSlug(server.ip, server.port);
+  const timeline = buildTimeline(server);
   return (
     <section aria-labelledby={`${slug}-h`} id={slug} className="card space-y-6 p-4 sm:p-6">
-      <ServerHeading server={server} headingId={`${slug}-h`} />
+      <ServerHeading server={server} headingId={`${slug}-h`} summary={summary} />
       {server.cases.length ? (
         <Part title="Relay tests">
-          <CaseMatrix cases={server.cases} caption={`Relay tests on ${server.host}`} />
+          <CaseGroups cases={server.cases} host={server.host} idPrefix={`${slug}-`} />
         </Part>
       ) : null}
-      <Part title="What to do">
-        <Findings findings={server.findings} advice={advice} />
-      </Part>
       <Blocklists server={server} />
       <Part title="Server facts">
         <ServerFacts server={server} />
       </Part>
-      <Part title="Timeline">
-        <Timeline server={server} />
-      </Part>
+      {timeline.rows.some((r) => r.segments.length) ? (
+        <Part title="Timeline">
+          <Timeline server={server} model={timeline} />
+        </Part>
+      ) : null}
       <Part title="Transcript">
         <Transcript server={server} checkId={checkId} />
       </Part>

@@ -1,7 +1,7 @@
 import type { ServerReport } from "@/lib/probe/types";
-import { formatMs } from "./format";
+import { formatMs, plural } from "./format";
 import { CONNECTION_STATUS, type Tone } from "./labels";
-import { buildTimeline, type SegmentKind } from "./timeline-model";
+import { buildTimeline, type SegmentKind, type TimelineModel } from "./timeline-model";
 
 const BAR: Record<Tone, string> = {
   danger: "bg-danger-line border-danger",
@@ -21,13 +21,21 @@ const KIND_SHAPE: Record<SegmentKind, string> = {
 
 const pct = (v: number, total: number) => `${Math.min(100, Math.max(0, (v / total) * 100)).toFixed(3)}%`;
 
+const LEGEND: { tone: Tone; words: string }[] = [
+  { tone: "neutral", words: "session steps: connect, greeting, EHLO, TLS" },
+  { tone: "info", words: "baseline test" },
+  { tone: "ok", words: "relay attempt refused" },
+  { tone: "danger", words: "relay attempt accepted: relays" },
+  { tone: "warn", words: "proves nothing either way (temporary failure, no answer, catch-all)" },
+];
+
 /**
  * The conversation on a time axis: one row per SMTP session, a bar per step. A slow greeting,
- * a tarpit between cases or a reconnect after a drop is visible at a glance. Each bar's words
- * are in the list for screen readers and in its tooltip.
+ * a tarpit between cases or a reconnect after a drop is visible at a glance. Each colour means
+ * one thing (the legend); each bar's words are in its tooltip, and every step is in a table
+ * below that opens by keyboard, for people who cannot hover or see the bars.
  */
-export function Timeline({ server }: { server: ServerReport }) {
-  const model = buildTimeline(server);
+export function Timeline({ server, model = buildTimeline(server) }: { server: ServerReport; model?: TimelineModel }) {
   if (!model.rows.length) return <p className="text-sm text-muted">No session was opened.</p>;
   const total = model.totalMs;
   return (
@@ -70,13 +78,41 @@ export function Timeline({ server }: { server: ServerReport }) {
         </div>
       </div>
       <figcaption className="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-xs text-muted">
-        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-neutral bg-neutral-line" />connect, EHLO</span>
-        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-info bg-info-line" />greeting, baseline test</span>
-        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-ok bg-ok-line" />TLS, rejected case</span>
-        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-danger bg-danger-line" />relayed case</span>
-        <span><span aria-hidden="true" className="mr-1 inline-block h-2 w-3 rounded-sm border border-warn bg-warn-line" />temporary failure, catch-all</span>
-        <span>Hover a bar for its step and duration.</span>
+        {LEGEND.map((l) => (
+          <span key={l.tone}>
+            <span aria-hidden="true" className={`mr-1 inline-block h-2 w-3 rounded-sm border ${BAR[l.tone]}`} />
+            {l.words}
+          </span>
+        ))}
       </figcaption>
+      <details className="mt-2 text-sm">
+        <summary>Every step as a table ({plural(model.rows.reduce((n, r) => n + r.segments.length, 0), "step")})</summary>
+        <div className="mt-1 max-h-80 overflow-auto" tabIndex={0} role="region" aria-label={`Steps of the conversation with ${server.host}`}>
+          <table className="w-full text-left text-xs">
+            <caption className="sr-only">Steps of the conversation with {server.host}, per session</caption>
+            <thead>
+              <tr className="border-b border-line text-muted">
+                <th scope="col" className="px-2 py-1 font-semibold">Session</th>
+                <th scope="col" className="px-2 py-1 font-semibold">Step</th>
+                <th scope="col" className="px-2 py-1 font-semibold">Starts at</th>
+                <th scope="col" className="px-2 py-1 font-semibold">Took</th>
+              </tr>
+            </thead>
+            <tbody>
+              {model.rows.flatMap(({ session, segments }) =>
+                segments.map((s, i) => (
+                  <tr key={`${session.id}-${i}`} className="border-b border-line last:border-b-0">
+                    <td className="px-2 py-1">{session.id}</td>
+                    <td className="px-2 py-1">{s.label}</td>
+                    <td className="px-2 py-1 font-mono">{formatMs(s.start)}</td>
+                    <td className="px-2 py-1 font-mono">{formatMs(s.end - s.start)}</td>
+                  </tr>
+                )),
+              )}
+            </tbody>
+          </table>
+        </div>
+      </details>
     </figure>
   );
 }

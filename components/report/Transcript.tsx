@@ -1,6 +1,6 @@
 import type { ServerReport } from "@/lib/probe/types";
 import { CopyButton } from "@/components/ui/CopyButton";
-import { serverKey, serverSlug } from "./format";
+import { plural, serverKey, serverSlug } from "./format";
 import { linePrefix } from "./transcript-text";
 import { visible } from "./visible";
 
@@ -29,7 +29,7 @@ export function Transcript({ server, checkId }: { server: ServerReport; checkId:
       </div>
       <details className="rounded border border-line">
         <summary className="px-3 py-2 text-sm font-semibold">
-          Full transcript ({server.transcript.length} lines{server.transcriptTruncated ? ", truncated" : ""})
+          Full transcript ({plural(server.transcript.length, "line")}{server.transcriptTruncated ? ", truncated" : ""})
           <span className="font-normal text-muted"> — <span className="text-client">C: relaycheck</span>, S: server, --: note</span>
         </summary>
         <pre id={id} tabIndex={0} aria-label={`SMTP transcript of ${server.host}`} className="max-h-[32rem] overflow-auto border-t border-line bg-sunken p-3 font-mono text-xs leading-5">

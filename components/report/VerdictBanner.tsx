@@ -1,7 +1,7 @@
 import type { CheckView } from "@/lib/checks/types";
 import { CopyButton } from "@/components/ui/CopyButton";
 import { formatMs, formatUtc } from "./format";
-import { TONE_CLASSES, VERDICT } from "./labels";
+import { serverVerdictLabel, TONE_CLASSES, VERDICT } from "./labels";
 
 function targetLabel(view: CheckView): string {
   const t = view.target;
@@ -15,11 +15,25 @@ const HEADLINE = {
   unreachable: (t: string) => `${t} could not be reached`,
 } as const;
 
-/** The answer first: verdict, its one-sentence reason, the target, when, and the permalink. */
-export function VerdictBanner({ view }: { view: CheckView }) {
+/** "Unreachable" names the state the way a mail administrator would: refused, or gone. */
+function headline(view: CheckView, target: string): string {
+  const statuses = new Set(view.servers.map((s) => s.status));
+  if (view.verdict === "unreachable" && statuses.size === 1) {
+    if (statuses.has("greeting-rejected")) return `${target} refused our connection`;
+    if (statuses.has("service-unavailable")) return `${target} turned us away (421)`;
+  }
+  return HEADLINE[view.verdict!](target);
+}
+
+/**
+ * The answer first: verdict, what the servers did in a sentence or two (`summary`, from
+ * lib/advice: counts and words, no case ids), the target, when, and the permalink.
+ */
+export function VerdictBanner({ view, summary }: { view: CheckView; summary?: string }) {
   const target = targetLabel(view);
   const done = view.status === "done" && view.verdict;
-  const v = done ? VERDICT[view.verdict!] : null;
+  const only = view.servers.length > 0 && view.servers.every((s) => s.status === view.servers[0]!.status) ? view.servers[0]! : null;
+  const v = done ? (only && view.verdict === "unreachable" ? serverVerdictLabel(only) : VERDICT[view.verdict!]) : null;
   const tone = v ? TONE_CLASSES[v.tone] : view.status === "failed" ? TONE_CLASSES.neutral : TONE_CLASSES.info;
   return (
     <section aria-labelledby="verdict-heading" className={`rounded-lg border-2 p-4 sm:p-6 ${tone}`}>
@@ -37,14 +51,14 @@ export function VerdictBanner({ view }: { view: CheckView }) {
         )}
       </p>
       <h1 id="verdict-heading" className="mt-1 text-2xl font-bold break-words sm:text-3xl">
-        {done ? HEADLINE[view.verdict!](target) : view.status === "failed" ? `The check of ${target} could not run` : `Checking ${target}`}
+        {done ? headline(view, target) : view.status === "failed" ? `The check of ${target} could not run` : `Checking ${target}`}
       </h1>
       <p className="mt-2 text-base text-ink">
         {done
-          ? view.reason
+          ? (summary ?? view.reason)
           : view.status === "failed"
             ? `${view.error?.message ?? "Something went wrong on our side."} This says nothing about the server; try again.`
-            : "The results appear below as each test completes. This usually takes under a minute."}
+            : "The results appear below as each test completes."}
       </p>
       <div className="mt-3 flex flex-wrap items-center gap-x-4 gap-y-2 text-sm text-ink">
         <span>

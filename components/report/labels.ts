@@ -1,4 +1,5 @@
 import type { CaseResult, ConnectionStatus, Verdict } from "@/lib/probe/types";
+import type { GroupResult } from "@/lib/advice/describe-cases";
 import type { CheckStatus } from "@/lib/checks/types";
 
 /** Tone of a badge or banner: maps to the semantic colour tokens in globals.css. */
@@ -18,6 +19,16 @@ export const VERDICT: Record<Verdict, { label: string; tone: Tone; icon: string 
   inconclusive: { label: "Inconclusive", tone: "warn", icon: "?" },
   unreachable: { label: "Unreachable", tone: "neutral", icon: "–" },
 };
+
+/**
+ * A server's verdict badge. "Unreachable" is the engine's word for every server it could not
+ * test; one that answered with a refusal is named for what it did.
+ */
+export function serverVerdictLabel(s: { verdict: Verdict; status: ConnectionStatus }): { label: string; tone: Tone; icon: string } {
+  if (s.verdict === "unreachable" && s.status === "greeting-rejected") return { ...VERDICT.unreachable, label: "Refused us" };
+  if (s.verdict === "unreachable" && s.status === "service-unavailable") return { ...VERDICT.unreachable, label: "Turned us away" };
+  return VERDICT[s.verdict];
+}
 
 export const STATUS: Record<CheckStatus, string> = {
   queued: "Waiting in the queue",
@@ -76,4 +87,23 @@ export const GROUP_LABEL: Record<CaseResult["group"], string> = {
   baseline: "baseline",
   sender: "sender trick",
   recipient: "recipient trick",
+};
+
+/** What a group of cases with one reply means (lib/advice groupCases): words, colour, symbol. */
+export const GROUP_RESULT: Record<GroupResult, OutcomeLabel> = {
+  relayed: { label: "Relayed", tone: "danger", icon: "✕" },
+  "not-evidence": { label: "Accepted, proves nothing (catch-all)", tone: "warn", icon: "!" },
+  tempfail: { label: "Temporary failure", tone: "warn", icon: "…" },
+  error: { label: "No answer", tone: "warn", icon: "!" },
+  refused: { label: "Refused", tone: "ok", icon: "✓" },
+  skipped: { label: "Not tried", tone: "neutral", icon: "–" },
+  "baseline-accepted": { label: "Baseline: accepted", tone: "info", icon: "•" },
+  "baseline-refused": { label: "Baseline: refused", tone: "info", icon: "•" },
+  "baseline-other": { label: "Baseline: no clear answer", tone: "info", icon: "•" },
+};
+
+export const SEVERITY: Record<"critical" | "warning" | "info", { tone: Tone; label: string; icon: string }> = {
+  critical: { tone: "danger", label: "Critical", icon: "✕" },
+  warning: { tone: "warn", label: "Warning", icon: "!" },
+  info: { tone: "info", label: "Note", icon: "i" },
 };

@@ -1,6 +1,18 @@
 import type { CaseResult, ServerReport, SessionSummary, TranscriptLine } from "@/lib/probe/types";
 import { outcomeLabel, type Tone } from "./labels";
 
+/**
+ * One meaning per colour on the time axis: grey for the session's own steps, blue for the
+ * baseline tests, green for a refused relay attempt, red for one that relayed, amber for one that
+ * proves nothing either way (temporary failure, no answer, an accept at a catch-all domain).
+ */
+export function caseTone(c: Pick<CaseResult, "group" | "outcome" | "evidence">): Tone {
+  if (c.group === "baseline") return "info";
+  if (c.outcome === "accepted") return c.evidence ? "danger" : "warn";
+  if (c.outcome === "rejected") return "ok";
+  return c.outcome === "skipped" ? "neutral" : "warn";
+}
+
 export type SegmentKind = "connect" | "greeting" | "ehlo" | "tls" | "case";
 
 export interface Segment {
@@ -46,9 +58,9 @@ export function buildTimeline(server: ServerReport): TimelineModel {
     const connectEnd = session.id === 1 && server.timings.connectMs != null ? session.startedMs + server.timings.connectMs : null;
     if (connectEnd !== null) {
       segments.push({ kind: "connect", label: "connect", start: session.startedMs, end: connectEnd, tone: "neutral" });
-      if (firstServer) segments.push({ kind: "greeting", label: "wait for greeting", start: connectEnd, end: firstServer.t, tone: "info" });
+      if (firstServer) segments.push({ kind: "greeting", label: "wait for greeting", start: connectEnd, end: firstServer.t, tone: "neutral" });
     } else if (firstServer) {
-      segments.push({ kind: "greeting", label: "connect and greeting", start: session.startedMs, end: firstServer.t, tone: "info" });
+      segments.push({ kind: "greeting", label: "connect and greeting", start: session.startedMs, end: firstServer.t, tone: "neutral" });
     }
     let cursor = 0;
     lines.forEach((l, i) => {
@@ -58,7 +70,7 @@ export function buildTimeline(server: ServerReport): TimelineModel {
         segments.push({ kind: "ehlo", label: cmd, start: l.t, end: replyEnd(lines, i) ?? l.t, tone: "neutral" });
       } else if (cmd === "STARTTLS") {
         const nextClient = lines.slice(i + 1).find((x) => x.dir === "client");
-        segments.push({ kind: "tls", label: "STARTTLS and handshake", start: l.t, end: nextClient?.t ?? replyEnd(lines, i) ?? l.t, tone: "ok" });
+        segments.push({ kind: "tls", label: "STARTTLS and handshake", start: l.t, end: nextClient?.t ?? replyEnd(lines, i) ?? l.t, tone: "neutral" });
       }
     });
     let prevEnd = segments.at(-1)?.end ?? session.startedMs;
@@ -70,7 +82,7 @@ export function buildTimeline(server: ServerReport): TimelineModel {
       const start = idx >= 0 ? lines[idx]!.t : prevEnd;
       if (idx >= 0) cursor = idx + 1;
       const end = start + (c.durationMs ?? 0);
-      segments.push({ kind: "case", label: `${c.title}: ${outcomeLabel(c).label}`, start, end, tone: outcomeLabel(c).tone });
+      segments.push({ kind: "case", label: `${c.title}: ${outcomeLabel(c).label}`, start, end, tone: caseTone(c) });
       prevEnd = end;
     }
     return { session, segments };

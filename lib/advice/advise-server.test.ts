@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FINDING_IDS, type ServerReport } from "@/lib/probe/types";
 import { adviseServer } from "./advise-server";
 import type { AdviceItem } from "./types";
-import { allStrings, CATALOGUE, goodTls, MX, reply, scenario, THIRD, type ProfileName } from "./test-fixtures";
+import { allStrings, goodTls, MX, OWN, reply, scenario, THIRD, type ProfileName } from "./test-fixtures";
 
 const ids = (items: AdviceItem[]) => items.map((i) => i.id);
 const item = (items: AdviceItem[], id: string) => {
@@ -33,7 +33,10 @@ describe("open relay: how to close it on the detected software", () => {
     expect(first).toMatchObject({ id: "open-relay", severity: "critical" });
     expect(first.fix?.software).toBe(software);
     expect(steps(first)).toMatch(setting);
-    expect(first.detail).toMatch(/plain-third-party/);
+    // Human titles in the sentence; the ids only in caseIds.
+    expect(first.detail).toContain("Plain relay to a third party");
+    expect(first.detail).not.toMatch(/plain-third-party/);
+    expect(first.caseIds).toEqual(["plain-third-party", "null-sender"]);
     expect(first.detail).toContain(`RCPT TO:<relaytest@${THIRD}>`);
   });
 
@@ -48,35 +51,55 @@ describe("open relay: how to close it on the detected software", () => {
   });
 });
 
-describe("open relay: the tricks, by case id", () => {
-  const table: { accept: string[]; id: string; profile: ProfileName; setting: RegExp }[] = [
-    { accept: ["percent-hack-server-name"], id: "relay-trick-percent-hack", profile: "postfix", setting: /allow_percent_hack = no/ },
-    { accept: ["percent-hack-server-name"], id: "relay-trick-percent-hack", profile: "exim", setting: /percent_hack_domains/ },
-    { accept: ["percent-hack-server-name"], id: "relay-trick-percent-hack", profile: "sendmail", setting: /loose_relay_check/ },
-    { accept: ["bang-path-server-name"], id: "relay-trick-bang-path", profile: "sendmail", setting: /FEATURE\(`nouucp', `reject'\)/ },
-    { accept: ["bang-path-server-name"], id: "relay-trick-bang-path", profile: "postfix", setting: /swap_bangpath = no/ },
-    { accept: ["source-route"], id: "relay-trick-source-route", profile: "postfix", setting: /allow_untrusted_routing = no/ },
-    { accept: ["quoted-local-part"], id: "relay-trick-quoted-local-part", profile: "postfix", setting: /resolve_dequoted_address = yes/ },
-    { accept: ["double-at"], id: "relay-trick-double-at", profile: "exim", setting: /Restricted characters in address/ },
-    { accept: ["sender-own-domain"], id: "relay-spoofed-own-sender", profile: "sendmail", setting: /relay_local_from/ },
-    { accept: ["sender-own-domain"], id: "relay-spoofed-own-sender", profile: "exim", setting: /sender_domains/ },
-    { accept: ["null-sender"], id: "relay-null-sender", profile: "postfix", setting: /check_sender_access/ },
+describe("open relay: one card per root cause", () => {
+  const table: { accept: string[]; id: string; profile: ProfileName; setting: RegExp; names: RegExp }[] = [
+    { accept: ["percent-hack-server-name"], id: "relay-address-tricks", profile: "postfix", setting: /allow_percent_hack = no/, names: /percent hack/ },
+    { accept: ["percent-hack-server-name"], id: "relay-address-tricks", profile: "exim", setting: /percent_hack_domains/, names: /percent hack/ },
+    { accept: ["percent-hack-server-name"], id: "relay-address-tricks", profile: "sendmail", setting: /loose_relay_check/, names: /percent hack/ },
+    { accept: ["bang-path-server-name"], id: "relay-address-tricks", profile: "sendmail", setting: /FEATURE\(`nouucp', `reject'\)/, names: /bang path/ },
+    { accept: ["bang-path-server-name"], id: "relay-address-tricks", profile: "postfix", setting: /swap_bangpath = no/, names: /bang path/ },
+    { accept: ["source-route"], id: "relay-address-tricks", profile: "postfix", setting: /allow_untrusted_routing = no/, names: /source route/ },
+    { accept: ["quoted-local-part"], id: "relay-address-tricks", profile: "postfix", setting: /resolve_dequoted_address = yes/, names: /quoted local part/ },
+    { accept: ["double-at"], id: "relay-address-tricks", profile: "exim", setting: /Restricted characters in address/, names: /double @/ },
+    { accept: ["sender-own-domain"], id: "relay-sender-trust", profile: "sendmail", setting: /relay_local_from/, names: /forged sender from your own domain/ },
+    { accept: ["sender-own-domain"], id: "relay-sender-trust", profile: "exim", setting: /sender_domains/, names: /forged sender/ },
+    { accept: ["null-sender"], id: "relay-sender-trust", profile: "postfix", setting: /check_sender_access/, names: /empty sender/ },
   ];
-  it.each(table)("$profile accepts $accept → $id", ({ accept, id, profile, setting }) => {
+  it.each(table)("$profile accepts $accept → $id", ({ accept, id, profile, setting, names }) => {
     const advice = adviseServer(scenario(profile, { accept }));
-    const trick = item(advice.items, id);
-    // Plain relaying was refused: the trick alone makes the server an open relay.
-    expect(trick.severity).toBe("critical");
-    expect(trick.detail).toMatch(/refuses plain relaying but falls for this form/);
-    expect(trick.detail).toContain(accept[0]);
-    expect(steps(trick)).toMatch(setting);
-    expect(ids(advice.items)[0]).toBe("open-relay");
+    // Plain relaying was refused: the trick alone makes the server an open relay, in one card.
+    expect(advice.items.filter((i) => i.severity === "critical").map((i) => i.id)).toEqual([id]);
+    const card = item(advice.items, id);
+    expect(card.detail).toMatch(/refuses plain relaying/);
+    expect(card.detail).toMatch(names);
+    expect(card.detail).not.toContain(accept[0]);
+    expect(card.caseIds).toEqual(accept);
+    expect(steps(card)).toMatch(setting);
   });
 
-  it("tricks accepted by a server that relays anything are warnings that follow from the open relay", () => {
-    const advice = adviseServer(scenario("postfix", { accept: ["plain-third-party", "source-route", "null-sender"] }));
-    expect(item(advice.items, "relay-trick-source-route").severity).toBe("warning");
-    expect(item(advice.items, "relay-null-sender").detail).toMatch(/follows from the open relay/);
+  it("a server that relays anything gets one critical card; the tricks it also fell for are named in it", () => {
+    const advice = adviseServer(scenario("postfix", { accept: ["plain-third-party", "source-route", "percent-hack-server-name", "null-sender"] }));
+    expect(advice.items.filter((i) => i.severity === "critical").map((i) => i.id)).toEqual(["open-relay"]);
+    expect(ids(advice.items).filter((i) => i.startsWith("relay-"))).toEqual([]);
+    const open = item(advice.items, "open-relay");
+    expect(open.detail).toMatch(/also fell for percent hack, source route and empty sender/);
+    expect(open.caseIds).toHaveLength(4);
+    // The relay fix, then the settings that turn the old forms off, then the reload.
+    expect(steps(open)).toMatch(/smtpd_relay_restrictions/);
+    expect(open.fix!.steps.at(-2)).toMatch(/allow_percent_hack = no.*swap_bangpath = no.*allow_untrusted_routing = no/);
+    expect(open.fix!.steps.at(-1)).toMatch(/postfix reload/);
+  });
+
+  it("without tricks the open-relay fix has no trick step", () => {
+    const open = item(adviseServer(scenario("postfix", { accept: ["plain-third-party"] })).items, "open-relay");
+    expect(steps(open)).not.toMatch(/allow_percent_hack/);
+  });
+
+  it("tricks and forged senders without plain relaying: two causes, two cards, each with its own fix", () => {
+    const advice = adviseServer(scenario("postfix", { accept: ["percent-hack-server-name", "bang-path-server-name", "null-sender"] }));
+    expect(advice.items.filter((i) => i.severity === "critical").map((i) => i.id)).toEqual(["relay-address-tricks", "relay-sender-trust"]);
+    expect(item(advice.items, "relay-address-tricks").detail).toMatch(/percent hack and bang path/);
+    expect(steps(item(advice.items, "relay-sender-trust"))).toMatch(/permit_sasl_authenticated/);
   });
 });
 
@@ -104,14 +127,16 @@ describe("inconclusive: why, and what to do", () => {
     const t = item(advice.items, "inconclusive-tempfail");
     expect(t.title).toMatch(/greylists/);
     expect(t.detail).toMatch(/again in 5 to 15 minutes/);
-    expect(item(advice.items, "inconclusive").detail).toMatch(/Every relay case was deferred/);
+    // The head card sums up in words and counts, not the engine's reason.
+    expect(item(advice.items, "inconclusive").detail).toMatch(/deferred 5 of 9 relay attempts with a temporary failure \(“450 4\.2\.0 Recipient address rejected: Greylisted/);
   });
 
   it("catch-all → the accepted tricks at the own domain are no proof", () => {
     const advice = adviseServer(scenario("exim", { catchAll: true, verdict: "inconclusive" }));
     const c = item(advice.items, "inconclusive-catch-all");
     expect(c.detail).toMatch(/no proof of relaying/);
-    expect(c.detail).toContain("percent-hack-server-name");
+    expect(c.detail).toContain("Percent hack via the server name");
+    expect(c.detail).not.toContain("percent-hack-server-name");
     expect(ids(advice.items)).not.toContain("catch-all");
   });
 
@@ -149,7 +174,7 @@ describe("unreachable: what it means", () => {
     { status: "refused", title: /Nothing accepts connections/, step: /ss -ltn/ },
     { status: "connect-timeout", title: /does not answer/, step: /block port 25/ },
     { status: "policy-refused", title: /not a public one/, step: /public address/ },
-    { status: "greeting-rejected", title: /refused to talk/, step: /deliberate/ },
+    { status: "greeting-rejected", title: /refused our connection in its greeting/, step: /deliberate/ },
     { status: "service-unavailable", title: /421/, step: /again later/ },
     { status: "protocol-error", title: /other than a mail server/, step: /MX records/ },
   ];
@@ -316,35 +341,35 @@ describe("output form", () => {
   });
 });
 
-describe("open relay: one critical card when the server relays everything", () => {
-  it("the plain case never reached RCPT (its sender was refused temporarily), everything else relayed: the tricks follow from the open relay", () => {
-    const relayIds = CATALOGUE.filter((c) => c.group !== "baseline" && c.id !== "plain-third-party").map((c) => c.id);
-    const server = scenario("postfix", { accept: relayIds });
-    server.cases = server.cases.map((c) =>
-      c.id === "plain-third-party"
-        ? { ...c, outcome: "tempfail", stage: "mail", reply: { code: 450, enhanced: "4.4.3", text: "Temp. resolver error" }, evidence: false, notRun: "sender-tempfail" }
-        : c,
-    );
-    const advice = adviseServer(server);
-    expect(advice.items.filter((i) => i.severity === "critical").map((i) => i.id)).toEqual(["open-relay"]);
-    expect(item(advice.items, "relay-trick-percent-hack")).toMatchObject({ severity: "warning" });
-    expect(item(advice.items, "relay-trick-percent-hack").detail).toMatch(/follows from the open relay/);
-    expect(item(advice.items, "open-relay").fix).toBeDefined();
-  });
-});
-
-describe("open relay: one fix per family, not repeated", () => {
-  it("after plain relaying, the trick items point to the main fix instead of repeating it", () => {
-    const advice = adviseServer(scenario("postfix", { accept: ["plain-third-party", "percent-hack-server-name", "bang-path-server-name"] }));
-    expect(item(advice.items, "open-relay").fix).toBeDefined();
-    expect(item(advice.items, "relay-trick-percent-hack").fix).toBeUndefined();
-    expect(item(advice.items, "relay-trick-bang-path").fix).toBeUndefined();
+describe("wording", () => {
+  it("names the scope of recipients without a domain in words, not as “(unqualified)”", () => {
+    const server = scenario("postfix", {}, { verdict: "not-open-relay" });
+    server.baseline.catchAll = { "(unqualified)": true, [OWN]: false };
+    const text = item(adviseServer(server).items, "catch-all").detail;
+    expect(text).toMatch(/It accepted a made-up address without a domain\./);
+    expect(text).not.toContain("(unqualified)");
   });
 
-  it("without plain relaying, the first trick of a family carries the fix and the next ones refer to it", () => {
-    const advice = adviseServer(scenario("postfix", { accept: ["percent-hack-server-name", "bang-path-server-name"] }));
-    const tricks = advice.items.filter((i) => i.id.startsWith("relay-trick-"));
-    expect(tricks.filter((i) => i.fix)).toHaveLength(1);
-    expect(tricks.find((i) => !i.fix)!.detail).toMatch(/The fix is the same as for "Relays with the/);
+  it("does not repeat an address the server is named by", () => {
+    const server = scenario("postfix", { verdict: "unreachable" }, { host: "192.0.2.25", status: "refused", cases: [], banner: null, greetingCode: null });
+    const detail = item(adviseServer(server).items, "unreachable").detail;
+    expect(detail).toContain("could not talk to 192.0.2.25 port 25.");
+    expect(detail).not.toContain("192.0.2.25 (192.0.2.25)");
+  });
+
+  it("quotes the refusal of a server that turned us away in its greeting", () => {
+    const server = scenario("postfix", { verdict: "unreachable" }, {
+      status: "greeting-rejected",
+      statusDetail: "554 5.7.1 blocked",
+      cases: [],
+      banner: null,
+      greetingCode: null,
+      transcript: [
+        { session: 1, t: 0, dir: "info", line: "connecting to 192.0.2.25:25" },
+        { session: 1, t: 2, dir: "server", line: "554-5.7.1 mx.example.com blocked" },
+        { session: 1, t: 2, dir: "server", line: "554 5.7.1 your network is listed" },
+      ],
+    });
+    expect(item(adviseServer(server).items, "unreachable").detail).toContain("It answered: “554 5.7.1 mx.example.com blocked 5.7.1 your network is listed”.");
   });
 });

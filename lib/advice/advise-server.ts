@@ -1,7 +1,9 @@
 import { escapeText } from "@/lib/probe/escape-text";
 import type { CaseResult, FindingId, ServerReport } from "@/lib/probe/types";
 import { blocklistItems } from "./advise-blocklists";
-import { classifyCase, type CaseKind } from "./classify-case";
+import { classifyCase, KIND_TEXT, ownDomainsOf, ROUTING_KINDS, SENDER_KINDS, type CaseKind } from "./classify-case";
+import { countCases, describeCounts, groupCases, plural, replyLine } from "./describe-cases";
+import { refusalReply, summarizeServer } from "./summarize-server";
 import { detectSoftware, DISPLAY_NAMES } from "./detect-software";
 import {
   AUTH_ONLY_WITH_TLS,
@@ -13,9 +15,10 @@ import {
   SET_HOSTNAME,
   SET_PTR,
   STOP_SENDER_TRUST,
+  TRICK_SETTINGS,
   fixFor,
 } from "./software-fixes";
-import { ROUTING_KINDS, SENDER_KINDS, type Advice, type AdviceId, type AdviceItem, type DetectedSoftware, type SenderKind } from "./types";
+import type { Advice, AdviceFix, AdviceId, AdviceItem, DetectedSoftware, SoftwareName } from "./types";
 
 /**
  * Turns one server's report into advice for its administrator:
@@ -61,93 +64,100 @@ function verdictItems(ctx: Context): AdviceItem[] {
   }
 }
 
-const isSenderKind = (kind: CaseKind): kind is SenderKind => (SENDER_KINDS as readonly CaseKind[]).includes(kind);
-
-/** Plain-language names and explanations of what each kind of case tries. */
-const KIND_TEXT: Record<CaseKind, { title: string; explain: string }> = {
-  plain: { title: "plain relay", explain: "an ordinary address at a domain the server does not host" },
-  "percent-hack": {
-    title: "percent hack",
-    explain:
-      "an old routing form, user%other-domain@your-server, which asks your server to pass the mail on to other-domain",
-  },
-  "bang-path": { title: "bang path", explain: "the old UUCP routing form other-domain!user, which asks your server to pass the mail on" },
-  "source-route": {
-    title: "source route",
-    explain: "the obsolete RFC 821 form @your-server:user@other-domain; servers drop the route and deliver to the final address, outside",
-  },
-  "quoted-local-part": {
-    title: "quoted local part",
-    explain: "an address hidden in quotes, \"user@other-domain\"@your-server, which some servers unquote and then deliver outside",
-  },
-  "double-at": { title: "double @", explain: "an address with two @ signs, user@other-domain@your-server" },
-  "trailing-at": { title: "trailing @", explain: "an address ending in @, which some servers complete in unexpected ways" },
-  "ip-literal-recipient": { title: "IP-literal recipient", explain: "a recipient at an IP address in brackets instead of a domain" },
-  "null-sender": {
-    title: "empty sender",
-    explain: "an empty sender address (MAIL FROM:<>), the kind bounce messages use, which some servers trust",
-  },
-  "spoofed-own-sender": {
-    title: "forged sender from your own domain",
-    explain: "a sender address at your own domain, which anyone can forge; servers that relay for \"their own\" senders fall for it",
-  },
-  "sender-ip-literal": { title: "IP-literal sender", explain: "a sender at an IP address in brackets" },
-  "unqualified-sender": { title: "sender without a domain", explain: "a sender address with no domain at all" },
-  "other-sender": { title: "unusual sender", explain: "an unusual sender address" },
-};
-
+/**
+ * One card per root cause, each with the fix for the detected software:
+ * - plain relaying accepted: the server relays for anyone; every trick it also fell for follows
+ *   from that and is named in the same card (with the settings that turn the old forms off);
+ * - otherwise, recipient tricks accepted: the relay check is fooled by disguised addresses;
+ * - otherwise, sender variants accepted: the server trusts the sender address.
+ */
 function openRelayItems(ctx: Context): AdviceItem[] {
   const { server } = ctx;
+  const software = ctx.software?.name ?? null;
   const proving = relayCases(server).filter((c) => c.outcome === "accepted" && c.evidence);
   const byKind = groupByKind(proving, ctx.ownDomains);
-  // A server that relays everything it was asked is one open relay, not a list of tricks.
-  const plainAccepted = byKind.has("plain") || relaysEverything(server);
+  const tricks = ROUTING_KINDS.filter((k) => byKind.has(k));
+  const senders = SENDER_KINDS.filter((k) => byKind.has(k));
+  const counts = countCases(server.cases);
+  const attempts = `In numbers: ${describeCounts(counts)}`;
+  const casesOf = (kinds: CaseKind[]) => kinds.flatMap((k) => byKind.get(k) ?? []);
+  const families = (kinds: CaseKind[], max = 4) => {
+    const names = kinds.map((k) => KIND_TEXT[k].title);
+    return names.length > max ? `${names.slice(0, max).join(", ")} and ${plural(names.length - max, "other form")}` : joinWords(names);
+  };
+  const harm = "Spammers scan for such servers all the time; once they use yours, its address lands on blocklists and your own mail stops being delivered.";
+
+  if (byKind.has("plain") || relaysEverything(server) || (tricks.length === 0 && senders.length === 0)) {
+    const plain = byKind.get("plain")?.[0] ?? proving[0];
+    const others = [...tricks, ...senders];
+    return [
+      {
+        id: "open-relay",
+        severity: "critical",
+        title: "This server is an open relay: anyone can send mail through it",
+        detail: [
+          `Without logging in, relaycheck got it to accept mail for a domain it does not host. ${harm}`,
+          plain ? `For example ${example(plain)}.` : "",
+          `${attempts}.`,
+          others.length ? `It also fell for ${families(others)}; closing the relay closes those too.` : "",
+          softwareNote(ctx),
+        ]
+          .filter(Boolean)
+          .join(" "),
+        fix: tricks.length ? withTrickSettings(fixFor(CLOSE_RELAY, software), software) : fixFor(CLOSE_RELAY, software),
+        caseIds: proving.map((c) => c.id),
+      },
+    ];
+  }
+
   const items: AdviceItem[] = [];
-
-  items.push({
-    id: "open-relay",
-    severity: "critical",
-    title: "This server is an open relay: anyone can send mail through it",
-    detail: [
-      "Without logging in, relaycheck got this server to accept mail for a domain it does not host. Spammers scan for such servers all the time; once they use yours, its address lands on blocklists and your own mail stops being delivered. Close it now.",
-      `Accepted ${proving.length} of ${relayCases(server).length} relay attempts, for example: ${listCases(proving)}.`,
-      server.reason,
-      softwareNote(ctx),
-    ]
-      .filter(Boolean)
-      .join(" "),
-    fix: fixFor(CLOSE_RELAY, ctx.software?.name ?? null),
-  });
-
-  // One fix per family of tricks: the first item of a family carries it, the others point to it.
-  // After an open relay the main fix above closes them all.
-  const fixedIn = new Map<boolean, string>();
-  for (const kind of [...ROUTING_KINDS, ...SENDER_KINDS]) {
-    const cases = byKind.get(kind);
-    if (!cases) continue;
-    const text = KIND_TEXT[kind];
-    const sender = isSenderKind(kind);
-    const title = `Relays with the ${text.title} trick`;
-    const earlier = fixedIn.get(sender);
-    if (!plainAccepted && !earlier) fixedIn.set(sender, title);
+  if (tricks.length) {
+    const cases = casesOf(tricks);
     items.push({
-      id: isSenderKind(kind) ? `relay-${kind}` : `relay-trick-${kind}`,
-      severity: plainAccepted ? "warning" : "critical",
-      title,
+      id: "relay-address-tricks",
+      severity: "critical",
+      title: "It relays mail sent to disguised addresses (old address tricks)",
       detail: [
-        `The server accepted ${text.explain}.`,
-        plainAccepted
-          ? "This follows from the open relay above: closing it should close this too, but check once more afterwards."
-          : "The server refuses plain relaying but falls for this form, so spammers who try it can still send through it.",
-        `Cases: ${listCases(cases)}.`,
-        !plainAccepted && earlier ? `The fix is the same as for "${earlier}".` : "",
+        `The server refuses plain relaying, but passes mail on when the outside address is hidden in an old routing form: ${families(tricks)}. ${harm}`,
+        `For example ${example(cases[0]!)}.`,
+        `${attempts}.`,
+        softwareNote(ctx),
       ]
         .filter(Boolean)
         .join(" "),
-      ...(plainAccepted || earlier ? {} : { fix: fixFor(sender ? STOP_SENDER_TRUST : CLOSE_ADDRESS_TRICKS, ctx.software?.name ?? null) }),
+      fix: fixFor(CLOSE_ADDRESS_TRICKS, software),
+      caseIds: cases.map((c) => c.id),
+    });
+  }
+  if (senders.length) {
+    const cases = casesOf(senders);
+    items.push({
+      id: "relay-sender-trust",
+      severity: "critical",
+      title: "It relays mail for forged senders",
+      detail: [
+        `The server refuses plain relaying, but passes mail on when the sender is ${joinWords(senders.map((k) => `${articleFor(KIND_TEXT[k].title)} ${KIND_TEXT[k].title}`), "or")}: anyone can write any sender address. ${harm}`,
+        `For example ${example(cases[0]!)}.`,
+        tricks.length ? "" : softwareNote(ctx),
+      ]
+        .filter(Boolean)
+        .join(" "),
+      fix: fixFor(STOP_SENDER_TRUST, software),
+      caseIds: cases.map((c) => c.id),
     });
   }
   return items;
+}
+
+/** The CLOSE_RELAY steps, with the settings that turn the old address forms off before the last step. */
+function withTrickSettings(fix: AdviceFix, software: SoftwareName | null): AdviceFix {
+  const extra = software ? TRICK_SETTINGS[software] : undefined;
+  if (!extra) return fix;
+  return { ...fix, steps: [...fix.steps.slice(0, -1), extra, ...fix.steps.slice(-1)] };
+}
+
+function articleFor(word: string): string {
+  return /^[aeiou]/i.test(word) || /^IP/.test(word) ? "an" : "a";
 }
 
 function notOpenRelayItems(ctx: Context): AdviceItem[] {
@@ -159,8 +169,7 @@ function notOpenRelayItems(ctx: Context): AdviceItem[] {
       severity: "info",
       title: "Not an open relay",
       detail: [
-        `relaycheck tried ${tried.length} ways of sending mail through this server to a domain it does not host, without logging in; the server refused them.`,
-        server.reason,
+        `relaycheck tried ${tried.length} ways of sending mail through this server to a domain it does not host, without logging in; the server refused them${commonRefusal(tried)}.`,
       ]
         .filter(Boolean)
         .join(" "),
@@ -212,7 +221,7 @@ function inconclusiveItems(ctx: Context): AdviceItem[] {
       title: "The server refused relaycheck's sender address, so its relay rules were never reached",
       detail: [
         "Before any recipient, the server turned down the sender address relaycheck uses (MAIL FROM), often because that domain does not exist in DNS. That is a sensible check, but it means the relay rules were never tested.",
-        refused?.reply ? `Reply: "${replyText(refused.reply)}".` : "",
+        refused?.reply ? `Reply: "${replyLine(refused.reply)}".` : "",
         "Whoever runs relaycheck can set a sender domain that exists (the `senderDomain` option) and check again.",
       ]
         .filter(Boolean)
@@ -244,7 +253,7 @@ function inconclusiveItems(ctx: Context): AdviceItem[] {
     severity: "warning",
     title: "relaycheck could not tell whether this server is an open relay",
     detail: [
-      server.reason,
+      summarizeServer(server),
       causes.length === 0
         ? "Run the check again in a few minutes; if the result stays the same, look at the server's log for the time of the check."
         : "The reasons, and what to do, follow.",
@@ -283,7 +292,7 @@ function catchAllItems(ctx: Context, inconclusive: boolean): AdviceItem[] {
         severity: "warning",
         title: "Your server accepts any address at your own domain (catch-all), so some accepts prove nothing",
         detail: [
-          `The server accepted a made-up address at ${domains.join(", ")}. The trick addresses that end in your own domain were accepted too, but that is no proof of relaying: the server may simply deliver them to a local mailbox.`,
+          `The server accepted ${madeUpAddress(domains)}. The trick addresses that end in your own domain were accepted too, but that is no proof of relaying: the server may simply deliver them to a local mailbox.`,
           `Accepted without proof: ${listCases(ambiguous)}.`,
           "To be sure, look in the server's log or queue for where mail to those addresses would go, or turn the catch-all off and check again.",
         ].join(" "),
@@ -295,21 +304,35 @@ function catchAllItems(ctx: Context, inconclusive: boolean): AdviceItem[] {
       id: "catch-all",
       severity: "info",
       title: "Your server accepts mail for any address at your domain (catch-all)",
-      detail: `A made-up address at ${domains.join(", ")} was accepted. That is not relaying, but a catch-all collects spam to mistyped and invented addresses, and can send bounces to forged senders. Consider accepting only addresses that exist.`,
+      detail: `It accepted ${madeUpAddress(domains)}. That is not relaying, but a catch-all collects spam to mistyped and invented addresses, and can send bounces to forged senders. Consider accepting only addresses that exist.`,
     },
   ];
 }
 
+/** "a made-up address at example.com or without a domain". */
+function madeUpAddress(scopes: string[]): string {
+  // The engine names the scope of recipients without a domain "(unqualified)": not a domain.
+  return `a made-up address ${joinWords(scopes.map((d) => (/^\(.*\)$/.test(d) ? "without a domain" : `at ${d}`)), "or")}`;
+}
+
+/** " (most answered “554 5.7.1 Relaying denied”)": the refusal most cases got. */
+function commonRefusal(cases: CaseResult[]): string {
+  const group = groupCases(cases).filter((g) => g.result === "refused" && g.reply).sort((a, b) => b.cases.length - a.cases.length)[0];
+  if (!group?.reply) return "";
+  return ` (${group.cases.length === cases.length ? "each answered" : `${group.cases.length} answered`} “${replyLine(group.reply)}”)`;
+}
+
 function unreachableItem(server: ServerReport): AdviceItem {
-  const where = `${server.host} (${server.ip}) port ${server.port}`;
+  const where = `${server.host === server.ip ? server.ip : `${server.host} (${server.ip})`} port ${server.port}`;
   const text = UNREACHABLE_TEXT[server.status] ?? UNREACHABLE_TEXT.closed!;
+  const refusal = refusalReply(server);
   return {
     id: "unreachable",
     severity: "warning",
     title: text.title,
     detail: [
       `relaycheck could not talk to ${where}. ${text.explain}`,
-      server.statusDetail ? `Detail: ${server.statusDetail}.` : "",
+      refusal ? `It answered: “${refusal}”.` : server.statusDetail ? `Detail: ${server.statusDetail}.` : "",
       "This is no verdict on relaying: a server nobody can reach cannot be abused either, but other mail servers cannot deliver to it.",
     ]
       .filter(Boolean)
@@ -356,9 +379,9 @@ const UNREACHABLE_TEXT: Partial<Record<ServerReport["status"], { title: string; 
     steps: ["Make the MX host's A/AAAA records point to the server's public address.", CHECK_DNS],
   },
   "greeting-rejected": {
-    title: "The server refused to talk to relaycheck",
+    title: "The server refused our connection in its greeting",
     explain:
-      "It answered the connection with a refusal instead of a greeting, usually because it blocks the network relaycheck runs from (a blocklist or a country block).",
+      "It answered the connection with a refusal instead of a greeting, usually because it blocks the network relaycheck runs from (a blocklist or a country block), so no relay test could be made.",
     steps: ["If the block is deliberate, nothing needs fixing.", "Otherwise check the server's connection rules (client blocklists, firewall-level filters)."],
   },
   "service-unavailable": {
@@ -595,19 +618,22 @@ function recipientDomainRejections(server: ServerReport): CaseResult[] {
   });
 }
 
-function listCases(cases: CaseResult[], max = 3): string {
-  const shown = cases.slice(0, max).map((c) => {
-    const reply = c.reply ? ` → "${replyText(c.reply)}"` : "";
-    return `${c.id} (MAIL FROM:<${c.mailFrom}> RCPT TO:<${c.rcptTo}>${reply})`;
-  });
+/** Cases by their titles (ids stay in `caseIds`), each with what was sent and answered. */
+function listCases(cases: CaseResult[], max = 2): string {
   const more = cases.length > max ? `, and ${cases.length - max} more` : "";
-  return shown.join("; ") + more;
+  return cases.slice(0, max).map(example).join("; ") + more;
 }
 
-function replyText(r: NonNullable<CaseResult["reply"]>): string {
-  const text = r.text.replace(/\s+/g, " ").trim();
-  const short = text.length > 120 ? `${text.slice(0, 119)}…` : text;
-  return [String(r.code), r.enhanced, short].filter(Boolean).join(" ");
+/** "“Percent hack via the server name”: RCPT TO:<…> → 250 2.1.5 Ok". */
+function example(c: CaseResult): string {
+  const sender = c.group === "sender" && !/third-party|plain/.test(c.id);
+  const envelope = sender ? `MAIL FROM:<${c.mailFrom}> RCPT TO:<${c.rcptTo}>` : `RCPT TO:<${c.rcptTo}>`;
+  return `“${c.title}”: ${envelope}${c.reply ? ` → ${replyLine(c.reply)}` : ""}`;
+}
+
+/** "a, b and c". */
+function joinWords(words: string[], last = "and"): string {
+  return words.length <= 1 ? (words[0] ?? "") : `${words.slice(0, -1).join(", ")} ${last} ${words.at(-1)}`;
 }
 
 function softwareNote(ctx: Context): string {
@@ -618,11 +644,6 @@ function softwareNote(ctx: Context): string {
     return `The server seems to run ${label}, but relaycheck is not sure; if it runs something else, the same ideas apply: relay only for logged-in users and your own machines.`;
   }
   return `The server appears to run ${label} (${s.confidence} confidence).`;
-}
-
-function ownDomainsOf(server: ServerReport): string[] {
-  const names = [server.baseline.ownDomain, server.host, server.ehloName, ...Object.keys(server.baseline.catchAll)];
-  return [...new Set(names.filter((n): n is string => !!n).map((n) => n.toLowerCase()))];
 }
 
 function firstWord(banner: string | null): string | null {

@@ -142,8 +142,8 @@ export const CLOSE_ADDRESS_TRICKS: FixTable = {
   postfix: {
     software: "Postfix",
     steps: [
-      "Postfix's relay check (`reject_unauth_destination`) sees through these forms, so an accept means something permits before it: fix `smtpd_relay_restrictions` as above.",
-      "If nobody needs the old forms, also set `allow_percent_hack = no` and `swap_bangpath = no`; keep the defaults `allow_untrusted_routing = no` and `resolve_dequoted_address = yes`.",
+      "Postfix's relay check (`reject_unauth_destination`) sees through these forms, so an accept means something permits the mail before it: look in `postconf -n` for a bare `permit`, a too wide `mynetworks` or an access table answering OK ahead of `reject_unauth_destination` in `smtpd_relay_restrictions` and `smtpd_recipient_restrictions`.",
+      "In /etc/postfix/main.cf turn the old address forms off: `allow_percent_hack = no`, `swap_bangpath = no` and `allow_untrusted_routing = no` (the last is the default: make sure nothing sets it to yes), and keep the default `resolve_dequoted_address = yes`.",
       "Run `postfix reload`.",
     ],
     docs: "https://www.postfix.org/postconf.5.html#allow_untrusted_routing",
@@ -178,6 +178,17 @@ export const CLOSE_ADDRESS_TRICKS: FixTable = {
   },
 };
 
+/**
+ * One step that turns the old address forms off, for the open-relay fix of a server that also
+ * fell for them (the relay fix alone closes them, this makes sure they stay closed).
+ */
+export const TRICK_SETTINGS: Partial<Record<SoftwareName, string>> = {
+  postfix: "It also fell for old address tricks: in main.cf set `allow_percent_hack = no`, `swap_bangpath = no` and `allow_untrusted_routing = no` as well.",
+  exim: "It also fell for old address tricks: leave `percent_hack_domains` unset and keep the `Restricted characters in address` statement in `acl_check_rcpt`.",
+  sendmail: "It also fell for old address tricks: remove FEATURE(`loose_relay_check') and add FEATURE(`nouucp', `reject').",
+  qmail: "It also fell for old address tricks: delete /var/qmail/control/percenthack.",
+};
+
 export const STOP_SENDER_TRUST: FixTable = {
   postfix: {
     software: "Postfix",
@@ -203,7 +214,7 @@ export const STOP_SENDER_TRUST: FixTable = {
   exchange: {
     software: "Microsoft Exchange",
     steps: [
-      "Anonymous sessions must not hold `Ms-Exch-SMTP-Accept-Any-Recipient` on any internet-facing connector (see the steps above); the sender address must never be what grants relaying.",
+      "Anonymous sessions must not hold `Ms-Exch-SMTP-Accept-Any-Recipient` on any internet-facing connector (`Get-ReceiveConnector | Get-ADPermission` lists who does); the sender address must never be what grants relaying.",
     ],
   },
   haraka: {

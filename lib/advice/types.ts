@@ -59,6 +59,8 @@ export const ADVICE_IDS = [
   "ptr-missing",
   "ptr-mismatch",
   "greeting-not-fqdn",
+  "relay-address-tricks",
+  "relay-sender-trust",
   "dnsbl-listed",
   "dnsbl-domain-listed",
   "dnsbl-not-asked",
@@ -91,6 +93,8 @@ export interface AdviceItem {
   /** Plain language first, then the technical detail. */
   detail: string;
   fix?: AdviceFix;
+  /** The ids of the cases this item is about (machine output; people read the titles). */
+  caseIds?: string[];
 }
 
 export interface Advice {

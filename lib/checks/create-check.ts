@@ -1,6 +1,7 @@
 /**
  * Creating a check: validate the target, reuse a recent report of the same target when there is
- * one, take a point of the per-target limit, store the check, queue it.
+ * one, else take a point of the client's limit (through the caller) and of the per-target limit,
+ * store the check, queue it.
  *
  * Reuse rules (issue 4's per-target cool-down):
  * - a queued or running check of the same target and ports is reused (no second probe) while it
@@ -45,6 +46,12 @@ export type CreateCheckInput = z.infer<typeof createCheckInput>;
 export interface CreateCheckContext {
   /** The client's IP address (hashed before it is stored anywhere). */
   clientIp: string;
+  /**
+   * Takes a point of the client's own check limit (throws AppError "rate_limited" when spent).
+   * Called only when a new check is about to be created, next to the per-target limit: invalid
+   * input and reused reports cost the client nothing.
+   */
+  consumeClientPoint?: () => Promise<void>;
 }
 
 export interface CreateCheckResult {
@@ -63,7 +70,7 @@ export async function createCheck(
   const { db, settings } = services;
   const { target, ports } = validateTarget(input.target, input.ports, settings);
 
-  const decided = await reuseOrInsert(services, target, ports, input.fresh === true, ctx.clientIp);
+  const decided = await reuseOrInsert(services, target, ports, input.fresh === true, ctx);
   if ("reuse" in decided) {
     const view = await getCheck(decided.reuse, services);
     if (view) return { check: { ...view, reused: true }, created: false, rateLimitHeaders: {} };
@@ -102,7 +109,7 @@ async function reuseOrInsert(
   target: NormalizedTarget,
   ports: number[],
   fresh: boolean,
-  clientIp: string,
+  ctx: CreateCheckContext,
 ): Promise<{ reuse: string } | { id: string; rateLimitHeaders: Record<string, string>; superseded: string | null }> {
   const { db, settings } = services;
   const now = Date.now();
@@ -118,6 +125,8 @@ async function reuseOrInsert(
       } else if (recent) {
         return { reuse: recent.done };
       }
+      // A new probe: now, and only now, it costs the client a point, then the target one.
+      await ctx.consumeClientPoint?.();
       const rateLimitHeaders = await services.limiters.targetChecks.consume(target.name);
       const id = newCheckId();
       await tx.check.create({
@@ -130,7 +139,7 @@ async function reuseOrInsert(
           targetStripped: target.stripped ?? null,
           ports,
           schemaVersion: REPORT_SCHEMA_VERSION,
-          clientIpHash: hashClientIp(clientIp, settings.ipHashSecret),
+          clientIpHash: hashClientIp(ctx.clientIp, settings.ipHashSecret),
           deadlineAt: new Date(now + settings.queueTimeoutMs + settings.checkTimeoutMs),
         },
       });

@@ -29,6 +29,8 @@ export interface RateLimitSettings {
 export interface Limiter {
   /** Takes one point for `key`; returns the RateLimit-* headers, or throws AppError "rate_limited". */
   consume(key: string): Promise<Record<string, string>>;
+  /** The RateLimit-* headers for `key` without taking a point ({} when Redis cannot say). */
+  peek(key: string): Promise<Record<string, string>>;
 }
 
 export interface Limiters {
@@ -87,6 +89,14 @@ function wrap(limiter: RateLimiterRedis, limit: number, what: string): Limiter {
           ...headersOf(e, limit),
           "Retry-After": retryAfter,
         });
+      }
+    },
+    async peek(key) {
+      try {
+        const res = await limiter.get(key);
+        return res ? headersOf(res, limit) : { "RateLimit-Limit": String(limit), "RateLimit-Remaining": String(limit), "RateLimit-Reset": "0" };
+      } catch {
+        return {};
       }
     },
   };

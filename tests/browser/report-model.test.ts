@@ -6,10 +6,12 @@
 import { describe, expect, it } from "vitest";
 import { visible } from "@/components/report/visible";
 import { transcriptText } from "@/components/report/transcript-text";
-import { buildTimeline } from "@/components/report/timeline-model";
+import { buildTimeline, caseTone } from "@/components/report/timeline-model";
+import { formatElapsed, inPlanOrder, plannedCaseIds } from "@/components/report/live-progress";
+import { verdictChanges } from "@/components/report/HistoryTable";
 import { applyEvent, initialLiveState } from "@/components/report/live-state";
 import { outcomeLabel } from "@/components/report/labels";
-import type { CheckStreamEvent } from "@/lib/checks/types";
+import type { CheckHistoryItem, CheckStreamEvent } from "@/lib/checks/types";
 import { closed, openRelay, running } from "./fixtures/reports";
 
 describe("visible", () => {
@@ -94,5 +96,63 @@ describe("outcome labels", () => {
     expect(outcomeLabel({ outcome: "accepted", evidence: true, group: "recipient" }).tone).toBe("danger");
     expect(outcomeLabel({ outcome: "accepted", evidence: false, group: "recipient" }).label).toMatch(/not evidence/);
     expect(outcomeLabel({ outcome: "accepted", evidence: false, group: "baseline" }).tone).not.toBe("danger");
+  });
+});
+
+describe("live progress", () => {
+  it("plans the engine's cases for a server, in the engine's order", () => {
+    // The engine's catalogue for a domain whose MX host is another name: 5 baseline, 7 sender, 13 recipient.
+    const plan = plannedCaseIds({ kind: "domain", name: "example.com" }, { host: "mx1.example.com", ip: "192.0.2.25" });
+    expect(plan).toHaveLength(25);
+    expect(plan[0]).toBe("baseline-postmaster");
+    expect(plan.indexOf("third-party")).toBeLessThan(plan.indexOf("percent-hack-ip-literal"));
+    expect(new Set(plan).size).toBe(plan.length);
+    // An IP target: no checked domain, so no sender spoofing it.
+    expect(plannedCaseIds({ kind: "ipv4", name: "192.0.2.25" }, { host: "192.0.2.25", ip: "192.0.2.25" })).not.toContain("sender-target-domain");
+  });
+
+  it("keeps rows in the plan's order whatever order they came in; unplanned ones last", () => {
+    const server = openRelay.servers[0]!;
+    const plan = ["null-sender", "plain-relay", "percent-hack"];
+    const came = [server.cases.find((c) => c.id === "percent-hack")!, server.cases.find((c) => c.id === "bang-path")!, server.cases.find((c) => c.id === "null-sender")!];
+    expect(inPlanOrder(came, plan).map((c) => c.id)).toEqual(["null-sender", "percent-hack", "bang-path"]);
+  });
+
+  it.each([
+    [0, "0:00"],
+    [7_400, "0:07"],
+    [125_000, "2:05"],
+    [3_723_000, "1:02:03"],
+  ])("%d ms elapsed → %s", (ms, text) => {
+    expect(formatElapsed(ms)).toBe(text);
+  });
+});
+
+describe("history", () => {
+  const item = (id: string, verdict: CheckHistoryItem["verdict"], status: CheckHistoryItem["status"] = "done"): CheckHistoryItem => ({
+    id, status, verdict, createdAt: "2026-11-29T10:00:00.000Z", finishedAt: null, url: `/checks/${id}`,
+  });
+  it("marks a check whose verdict differs from the finished check before it", () => {
+    const changes = verdictChanges([item("d", null, "running"), item("c", "open-relay"), item("b", "not-open-relay"), item("a", "not-open-relay")]);
+    expect([...changes]).toEqual([["c", "not-open-relay"]]);
+  });
+});
+
+describe("timeline colours: one meaning each", () => {
+  it.each<[Parameters<typeof caseTone>[0], string]>([
+    [{ group: "recipient", outcome: "accepted", evidence: true }, "danger"],
+    [{ group: "recipient", outcome: "accepted", evidence: false }, "warn"],
+    [{ group: "sender", outcome: "tempfail", evidence: false }, "warn"],
+    [{ group: "sender", outcome: "error", evidence: false }, "warn"],
+    [{ group: "recipient", outcome: "rejected", evidence: false }, "ok"],
+    [{ group: "baseline", outcome: "accepted", evidence: false }, "info"],
+    [{ group: "baseline", outcome: "rejected", evidence: false }, "info"],
+  ])("%j → %s", (c, tone) => {
+    expect(caseTone(c)).toBe(tone);
+  });
+
+  it("session steps are all one colour, apart from every case colour", () => {
+    const steps = buildTimeline(openRelay.servers[0]!).rows.flatMap((r) => r.segments.filter((s) => s.kind !== "case"));
+    expect(new Set(steps.map((s) => s.tone))).toEqual(new Set(["neutral"]));
   });
 });

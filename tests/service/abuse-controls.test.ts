@@ -4,6 +4,7 @@
  * - at most RELAYCHECK_MAX_CHECKS_PER_SERVER probes of one server across workers;
  * - simultaneous POSTs for one target share one check;
  * - API keys: higher limits counted per key, 401 for a bad or revoked key, only a hash stored;
+ *   only new probes take a point (a reused report does not);
  * - `fresh: true` honoured only after the cool-down;
  * - retention: the purge job against the real database.
  */
@@ -162,21 +163,30 @@ describe("API keys", () => {
     const ip = newClient();
     const bearer = { ...ip, authorization: `Bearer ${key}` };
 
-    // Anonymous, this address may create CLIENT_POINTS checks (reused reports count as requests).
-    for (let i = 0; i < CLIENT_POINTS; i++) expect((await call("POST", "/api/v1/checks", { target: "127.0.0.74" }, ip)).status).toBeLessThan(300);
-    const refused = await call("POST", "/api/v1/checks", { target: "127.0.0.74" }, ip);
+    // Anonymous, this address may start CLIENT_POINTS new probes; reused reports cost nothing.
+    expect((await call("POST", "/api/v1/checks", { target: "127.0.0.74" }, ip)).status).toBe(202);
+    expect((await call("POST", "/api/v1/checks", { target: "127.0.0.74" }, ip)).status).toBe(200);
+    expect((await call("POST", "/api/v1/checks", { target: "127.0.0.77" }, ip)).status).toBe(202);
+    const refused = await call("POST", "/api/v1/checks", { target: "127.0.0.78" }, ip);
     expect(refused.status).toBe(429);
+    expect((await call("POST", "/api/v1/checks", { target: "127.0.0.74" }, ip)).status).toBe(200);
 
-    // With the key, from the same address: the key's limit, not the address's.
+    // With the key, from the same address: the key's limit, not the address's; a reused report
+    // shows the key's points without taking one.
+    const probe = await call("POST", "/api/v1/checks", { target: "127.0.0.78" }, bearer);
+    expect(probe.status, JSON.stringify(probe.json)).toBe(202);
+    expect(probe.res.headers.get("ratelimit-limit")).toBe(String(KEY_POINTS));
+    expect(probe.res.headers.get("ratelimit-remaining")).toBe(String(KEY_POINTS - 1));
     for (let i = 0; i < CLIENT_POINTS + 2; i++) {
       const r = await call("POST", "/api/v1/checks", { target: "127.0.0.74" }, bearer);
       expect(r.status, JSON.stringify(r.json)).toBe(200);
       expect(r.res.headers.get("ratelimit-limit")).toBe(String(KEY_POINTS));
-      expect(r.res.headers.get("ratelimit-remaining")).toBe(String(KEY_POINTS - 1 - i));
+      expect(r.res.headers.get("ratelimit-remaining")).toBe(String(KEY_POINTS - 1));
     }
     // Counted per key: another address with the same key takes from the same budget.
-    const elsewhere = await call("POST", "/api/v1/checks", { target: "127.0.0.74" }, { ...newClient(), authorization: `Bearer ${key}` });
-    expect(elsewhere.res.headers.get("ratelimit-remaining")).toBe(String(KEY_POINTS - CLIENT_POINTS - 3));
+    const elsewhere = await call("POST", "/api/v1/checks", { target: "127.0.0.79" }, { ...newClient(), authorization: `Bearer ${key}` });
+    expect(elsewhere.status).toBe(202);
+    expect(elsewhere.res.headers.get("ratelimit-remaining")).toBe(String(KEY_POINTS - 2));
     const read = await call("GET", `/api/v1/checks/${elsewhere.json!.id as string}`, undefined, bearer);
     expect(read.status).toBe(200);
 

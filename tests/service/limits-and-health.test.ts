@@ -2,6 +2,7 @@
  * Abuse limits and health, each on an instance configured for it:
  * - rate limits per client and per target (429 + Retry-After + RateLimit-*), with
  *   X-Forwarded-For ignored when TRUST_PROXY is off;
+ * - only new probes spend the client's check points: invalid input and reused reports do not;
  * - /api/health answering 503 when PostgreSQL or Redis cannot be reached.
  */
 import net from "node:net";
@@ -74,16 +75,64 @@ describe("rate limits", { timeout: 90_000 }, () => {
     expect(Number(second.res.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(second.res.headers.get("ratelimit-remaining")).toBe("0");
 
-    // 3 and 4: other "clients" by X-Forwarded-For, but the proxy is not trusted: the same client.
-    const third = await post(service, { target: "localhost" }, { "x-forwarded-for": "203.0.113.9" });
-    expect(third.res.status).toBe(400);
-    const fourth = await post(service, { target: "localhost" }, { "x-forwarded-for": "198.51.100.77" });
+    // 3 and 4: other "clients" by X-Forwarded-For, but the proxy is not trusted: the same client,
+    // whose third check point (the second went with the refused probe) goes to a new target.
+    const third = await post(service, { target: "127.0.12.1" }, { "x-forwarded-for": "203.0.113.9" });
+    expect(third.res.status).toBe(202);
+    const fourth = await post(service, { target: "127.0.12.2" }, { "x-forwarded-for": "198.51.100.77" });
     expect(fourth.res.status).toBe(429);
     api.assert("Error", fourth.json);
     expect(fourth.json.error!.message).toMatch(/your address/);
     expect(Number(fourth.res.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(fourth.res.headers.get("ratelimit-limit")).toBe("3");
   });
+});
+
+describe("only new probes count against a client's check limit", () => {
+  it("ten invalid POSTs, then a valid one succeeds; reused reports cost nothing either", async () => {
+    fakes.push(await startClosed({ host: "127.0.12.10", port: 25 }));
+    const service = await start({ env: { RATE_LIMIT_CLIENT_POINTS: "2" } });
+    const client = { "x-forwarded-for": "203.0.113.61" };
+    const typos = [
+      "mail.example.com:25",
+      "http://",
+      "user@example.com",
+      "exa mple.com",
+      "localhost",
+      "10.0.0.1",
+      "-bad-.example.com",
+      "example..com",
+      "256.1.1.1",
+      "mail\r\nRCPT TO:<x>",
+    ];
+    for (const target of typos) {
+      const r = await post(service, { target }, client);
+      expect(r.res.status, `${target}: ${JSON.stringify(r.json)}`).toBe(400);
+      expect(r.json.error?.code).toMatch(/^(invalid_target|target_refused)$/);
+    }
+
+    // The typos spent nothing: a valid target gets its check, with 1 of 2 points left.
+    const first = await post(service, { target: "127.0.12.10" }, client);
+    expect(first.res.status, JSON.stringify(first.json)).toBe(202);
+    expect(first.res.headers.get("ratelimit-remaining")).toBe("1");
+    await readEvents(`${service.baseUrl}/api/v1/checks/${first.json.id}/events`, { headers: client });
+
+    // The same target again: the report is reused, and costs nothing (the headers still say 1).
+    for (let i = 0; i < 3; i++) {
+      const again = await post(service, { target: "127.0.12.10" }, client);
+      expect(again.res.status).toBe(200);
+      expect(again.json.id).toBe(first.json.id);
+      expect(again.res.headers.get("ratelimit-remaining")).toBe("1");
+    }
+
+    // New probes do count: the second point, then 429.
+    expect((await post(service, { target: "127.0.12.11" }, client)).res.status).toBe(202);
+    const spent = await post(service, { target: "127.0.12.12" }, client);
+    expect(spent.res.status).toBe(429);
+    expect(spent.json.error!.message).toMatch(/checks from your address/);
+    // A reused report is still served once the points are spent.
+    expect((await post(service, { target: "127.0.12.10" }, client)).res.status).toBe(200);
+  }, 90_000);
 });
 
 describe("health", { timeout: 90_000 }, () => {

@@ -1,6 +1,6 @@
 /**
  * What the service accepts as a request body, on the built app behind scripts/serve-web.mjs:
- * - the no-JS form (POST /checks) has the JSON API's 8 KB cap: a larger body gets 413 before it
+ * - the no-JS form (POST /checks/new) has the JSON API's 8 KB cap: a larger body gets 413 before it
  *   has been sent in full (by its Content-Length, or counted as it streams), the web server stays
  *   up, and a normal form post still starts a check, under the same per-client limit as the API;
  * - the JSON API takes only `Content-Type: application/json` (415 otherwise), so a foreign page
@@ -72,7 +72,7 @@ function postPartly(path: string, options: { total: number; send: number; declar
 }
 
 async function formPost(body: string, headers: Record<string, string>) {
-  return fetch(`${service.baseUrl}/checks`, {
+  return fetch(`${service.baseUrl}/checks/new`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
     body,
@@ -84,16 +84,16 @@ async function health(): Promise<number> {
   return (await fetch(`${service.baseUrl}/api/health`)).status;
 }
 
-describe("the no-JS form (POST /checks)", () => {
+describe("the no-JS form (POST /checks/new)", () => {
   it("refuses a declared 1 MB body with 413 after its first 16 KB, and the web server stays up", async () => {
-    const r = await postPartly("/checks", { total: ONE_MB, send: 16 * 1024, declareLength: true, headers: newClient() });
+    const r = await postPartly("/checks/new", { total: ONE_MB, send: 16 * 1024, declareLength: true, headers: newClient() });
     expect(r.status).toBe(413);
     expect(r.body).toMatch(/larger than 8192 bytes/);
     expect(await health()).toBe(200);
   });
 
   it("refuses a streamed body (no Content-Length) with 413 once past 8 KB, without waiting for the rest", async () => {
-    const r = await postPartly("/checks", { total: ONE_MB, send: 64 * 1024, declareLength: false, headers: newClient() });
+    const r = await postPartly("/checks/new", { total: ONE_MB, send: 64 * 1024, declareLength: false, headers: newClient() });
     expect(r.status).toBe(413);
     expect(r.body).toMatch(/larger than 8192 bytes/);
     expect(await health()).toBe(200);

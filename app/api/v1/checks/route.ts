@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { withAdvice } from "@/lib/advice";
 import { createCheck, createCheckInput, listChecksForTarget } from "@/lib/checks";
 import { AppError } from "@/lib/errors";
 import { tighterLimit } from "@/lib/rate-limit/create-limiters";
@@ -6,14 +7,24 @@ import { answer, json } from "@/app/api/_lib/respond";
 import { readJsonBody } from "@/app/api/_lib/read-json-body";
 import { limitRequest } from "@/app/api/_lib/client";
 
-/** POST /api/v1/checks `{ target, ports?, fresh? }` → 202 (new check) or 200 (recent one reused). */
+/**
+ * POST /api/v1/checks `{ target, ports?, fresh? }` → 202 (new check) or 200 (recent one reused).
+ * Only a new probe takes a point of the client's check limit: invalid input gets its 400 and a
+ * reused report its 200 without spending one (both count as requests, like reads).
+ */
 export async function POST(request: Request): Promise<Response> {
   return answer("POST /api/v1/checks", async () => {
     const input = await readJsonBody(request, createCheckInput);
     const client = await limitRequest(request, "checks");
-    const result = await createCheck(input, { clientIp: client.ip });
-    return json(result.check, result.created ? 202 : 200, {
-      ...tighterLimit(client.limit, result.rateLimitHeaders),
+    let checkLimit: Record<string, string> | null = null;
+    const result = await createCheck(input, {
+      clientIp: client.ip,
+      consumeClientPoint: async () => {
+        checkLimit = await client.consumeCheckPoint();
+      },
+    });
+    return json(withAdvice(result.check), result.created ? 202 : 200, {
+      ...tighterLimit(checkLimit ?? (await client.peekCheckPoints()), result.rateLimitHeaders),
       Location: result.check.links.self,
     });
   });

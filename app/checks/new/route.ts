@@ -3,7 +3,8 @@ import { readLimitedBody } from "@/app/api/_lib/read-limited-body";
 import { isAppError } from "@/lib/errors";
 
 /**
- * POST /checks: the check form without JavaScript. It reads the form under the JSON API's body
+ * POST /checks/new: the check form without JavaScript (GET /checks is the history page, and a
+ * page and a route handler cannot share a segment). It reads the form under the JSON API's body
  * cap (8 KB, streamed: a larger body is refused with 413 before it is read), then hands it to the
  * API's own handler (same validation, rate limits and reuse rules, in the same order), and answers
  * 303: to the permalink on success, back to the form with the API's message otherwise.
@@ -49,4 +50,9 @@ export async function POST(request: Request): Promise<Response> {
 
 function redirectTo(url: URL): Response {
   return new Response(null, { status: 303, headers: { location: url.pathname + url.search } });
+}
+
+/** GET /checks/new (a reload after the form went through): the form itself. */
+export function GET(request: Request): Response {
+  return redirectTo(new URL("/", request.url));
 }
