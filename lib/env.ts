@@ -183,7 +183,7 @@ export const envSchema = z.object({
   ALERT_EMAIL_FROM: z.string().regex(/^[^\r\n]{3,200}$/, "expected an address on one line").default("relaycheck <relaycheck@localhost>"),
   /** Tries of one alert (webhook or email) before it is given up, with exponential backoff from ALERT_RETRY_BASE_MS. */
   ALERT_ATTEMPTS: int(1, 20).default(6),
-  ALERT_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
+  ALERT_RETRY_BASE_MS: int(10, 3_600_000).default(60_000),
   /** CIDR list of otherwise refused addresses (loopback, private) that webhooks may be sent to. */
   WEBHOOK_ALLOW_TARGETS: cidrList,
 
