@@ -10,6 +10,7 @@ import { AppError } from "@/lib/errors";
 import { logger } from "@/lib/logger";
 import { answer } from "@/app/api/_lib/respond";
 import { limitRequest } from "@/app/api/_lib/client";
+import { trackSseViewer } from "@/lib/metrics/metrics";
 
 const RETRY_MS = 2000;
 
@@ -31,6 +32,7 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
   const events = streamCheckEvents(id, { afterSeq, signal: abort.signal });
   const encoder = new TextEncoder();
   const log = logger.child({ checkId: id });
+  const viewerGone = trackSseViewer();
 
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -40,17 +42,20 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
       try {
         const next = await events.next();
         if (next.done) {
+          viewerGone();
           request.signal.removeEventListener("abort", onClientGone);
           controller.close();
           return;
         }
         controller.enqueue(encoder.encode(format(next.value)));
       } catch (e) {
+        viewerGone();
         log.warn({ err: e }, "event stream ended by an error");
         controller.error(e);
       }
     },
     async cancel() {
+      viewerGone();
       abort.abort();
       await events.return(undefined).catch(() => {});
     },
