@@ -1,6 +1,7 @@
 import type { CheckHistoryItem, CheckView } from "@/lib/checks/types";
 import type { ServerReport } from "@/lib/probe/types";
 import { CheckAgain } from "./CheckAgain";
+import { ChangesSinceLast } from "./ChangesSinceLast";
 import type { ServerAdvice } from "./Findings";
 import { History } from "./History";
 import { serverSlug } from "./format";
@@ -31,6 +32,7 @@ export function ReportView({ view, history, advise }: Props) {
   return (
     <div className="space-y-6">
       <VerdictBanner view={view} />
+      {live ? null : <ChangesSinceLast view={view} />}
       {live ? (
         <LiveCheck view={view} />
       ) : (
