@@ -13,15 +13,15 @@
  * a case that only one check has (another engine version) is not compared.
  */
 import { z } from "zod";
-import { CASE_OUTCOMES, VERDICTS, type CaseResult, type ServerReport, type TlsInfo, type Verdict } from "@/lib/probe/types";
-import { CHECK_STATUSES, type CheckView } from "./types";
+import { CASE_OUTCOMES, type CaseResult, type ServerReport, type TlsInfo, type Verdict } from "@/lib/probe/types";
+import { checkStatusSchema, verdictSchema as verdict } from "./report-schema";
+import type { CheckView } from "./types";
 
-const verdict = z.enum(VERDICTS);
 const isoTime = () => z.string().meta({ format: "date-time" });
 
 export const checkDiffSideSchema = z.object({
   id: z.string(),
-  status: z.enum(CHECK_STATUSES),
+  status: checkStatusSchema,
   createdAt: isoTime(),
   finishedAt: isoTime().nullable(),
   verdict: verdict.nullable(),

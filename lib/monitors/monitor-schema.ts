@@ -4,9 +4,8 @@
  * document's monitor schemas are generated from these (app/api/_lib/openapi-document.ts).
  */
 import { z } from "zod";
-import { VERDICTS } from "@/lib/probe/types";
-import { CHECK_STATUSES } from "@/lib/checks/types";
 import { checkDiffSchema } from "@/lib/checks/diff-checks";
+import { checkStatusSchema, verdictSchema as verdict } from "@/lib/checks/report-schema";
 
 export const MONITOR_STATES = ["active", "backing-off"] as const;
 export type MonitorState = (typeof MONITOR_STATES)[number];
@@ -28,7 +27,6 @@ export const MAX_INTERVAL_SECONDS = 30 * 86_400;
 export const MONITOR_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 const isoTime = () => z.string().meta({ format: "date-time" });
-const verdict = z.enum(VERDICTS);
 
 const webhookUrl = z
   .url({ protocol: /^https?$/, error: "notify.webhook must be an http:// or https:// URL" })
@@ -69,7 +67,7 @@ export type UpdateMonitorInput = z.infer<typeof updateMonitorInput>;
 const checkRefSchema = z.object({
   id: z.string(),
   url: z.string().meta({ description: "The report's permalink path." }),
-  status: z.enum(CHECK_STATUSES),
+  status: checkStatusSchema,
   verdict: verdict.nullable(),
   createdAt: isoTime(),
 });
