@@ -29,6 +29,8 @@ const nextConfig: NextConfig = {
     return [
       { source: "/:path*", headers: commonHeaders },
       { source: "/api/:path*", headers: [{ key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }] },
+      // Badges are embedded in other sites' pages (the last match of a header wins).
+      { source: "/api/v1/:kind(checks|monitors)/:id/badge.svg", headers: [{ key: "Cross-Origin-Resource-Policy", value: "cross-origin" }] },
     ];
   },
 };

@@ -41,9 +41,6 @@ const cidrList = z
     }
   });
 
-/** Below this, a monitor's interval is for tests only (NODE_ENV=test). */
-export const SERVICE_MIN_MONITOR_INTERVAL_SECONDS = 3600;
-
 const hostName = z
   .string()
   .regex(/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/, "expected a host name");
@@ -169,10 +166,10 @@ export const envSchema = z.object({
   STREAM_MAXLEN: int(100, 1_000_000).default(10_000),
 
   /**
-   * Monitoring (lib/monitors). The shortest interval a monitor may have, in seconds: an hour;
-   * below that only with NODE_ENV=test, so that tests run monitors every second or two.
+   * Monitoring (lib/monitors). Tests only: the shortest interval a monitor may have, in seconds,
+   * below the service's hour, so that tests run monitors every second or two.
    */
-  MONITOR_MIN_INTERVAL_SECONDS: int(1, 86_400).default(SERVICE_MIN_MONITOR_INTERVAL_SECONDS),
+  RELAYCHECK_TEST_MONITOR_MIN_INTERVAL_SECONDS: int(1, 3600).optional(),
   /** Monitors one API key may have. */
   MONITORS_PER_KEY: int(1, 100_000).default(100),
   /** The service's address as people reach it: alerts link to reports under it (default http://HOST:PORT). */
@@ -192,10 +189,6 @@ export const envSchema = z.object({
   /** The worker's /metrics port (0: any free port, logged); unset: the worker serves no metrics. */
   WORKER_METRICS_PORT: int(0, 65535).optional(),
   WORKER_METRICS_HOST: z.string().default("127.0.0.1"),
-}).superRefine((env, ctx) => {
-  if (env.MONITOR_MIN_INTERVAL_SECONDS < SERVICE_MIN_MONITOR_INTERVAL_SECONDS && env.NODE_ENV !== "test") {
-    ctx.addIssue({ code: "custom", path: ["MONITOR_MIN_INTERVAL_SECONDS"], message: `below ${SERVICE_MIN_MONITOR_INTERVAL_SECONDS} only with NODE_ENV=test` });
-  }
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -12,7 +12,8 @@ import { FORWARDED_FOR_HEADER, PEER_HEADER } from "@/lib/security/client-ip";
  * loopback.
  */
 export async function GET(request: Request): Promise<Response> {
-  const forwarded = request.headers.has("x-forwarded-for") || request.headers.has(FORWARDED_FOR_HEADER);
+  // The X-Forwarded-For the client sent, as serve-web.mjs keeps it (Next adds one of its own to every request).
+  const forwarded = request.headers.has(FORWARDED_FOR_HEADER);
   if (!mayReadMetrics({ peer: request.headers.get(PEER_HEADER), forwarded, authorization: request.headers.get("authorization") }, getEnv().METRICS_TOKEN)) {
     return new Response(METRICS_DENIED_TEXT, { status: 401, headers: { ...METRICS_DENIED_HEADERS, "Content-Type": "text/plain; charset=utf-8" } });
   }

@@ -1,8 +1,8 @@
 /**
  * A badge as an HTTP answer: `image/svg+xml` with cache headers and an ETag (304 when it has not
  * changed). Badges are embedded in other sites' pages and READMEs (GitHub fetches them through its
- * image proxy), so they are readable cross-origin: Cross-Origin-Resource-Policy says so, overriding
- * the same-origin default of every other answer.
+ * image proxy), so they are readable cross-origin: next.config.ts gives their paths
+ * `Cross-Origin-Resource-Policy: cross-origin` instead of the same-origin of every other answer.
  */
 import { createHash } from "node:crypto";
 import { renderBadge, type BadgeInput } from "./render-badge";
@@ -20,7 +20,6 @@ export function badgeResponse(request: Request, input: BadgeInput, options: { fi
     "Content-Type": "image/svg+xml; charset=utf-8",
     "Cache-Control": options.final ? `public, max-age=${FINAL_MAX_AGE_SECONDS}, immutable` : `public, max-age=${CHANGING_MAX_AGE_SECONDS}, stale-while-revalidate=60`,
     ETag: etag,
-    "Cross-Origin-Resource-Policy": "cross-origin",
   };
   if (request.headers.get("if-none-match")?.split(/\s*,\s*/).includes(etag)) return new Response(null, { status: 304, headers });
   return new Response(svg, { status: 200, headers });

@@ -19,6 +19,8 @@ export type AlertKind = (typeof ALERT_KINDS)[number];
 export const DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+/** The shortest interval: an hour (tests lower it: RELAYCHECK_TEST_MONITOR_MIN_INTERVAL_SECONDS). */
+export const MIN_INTERVAL_SECONDS = 3600;
 /** The default interval: a day. */
 export const DEFAULT_INTERVAL_SECONDS = 86_400;
 /** The longest interval: thirty days. */

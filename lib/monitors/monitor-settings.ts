@@ -5,9 +5,10 @@
 import type { Env } from "@/lib/env";
 import { getEnv } from "@/lib/env";
 import { getCheckServices, type CheckServices } from "@/lib/checks/services";
+import { MIN_INTERVAL_SECONDS } from "./monitor-schema";
 
 export interface MonitorSettings {
-  /** Shortest interval, seconds (MONITOR_MIN_INTERVAL_SECONDS). */
+  /** Shortest interval, seconds: an hour (tests: RELAYCHECK_TEST_MONITOR_MIN_INTERVAL_SECONDS). */
   minIntervalSeconds: number;
   /** Monitors one API key may have. */
   perKey: number;
@@ -33,7 +34,7 @@ export type MonitorServices = CheckServices & { monitors: MonitorSettings };
 
 export function monitorSettingsFromEnv(env: Env): MonitorSettings {
   return {
-    minIntervalSeconds: env.MONITOR_MIN_INTERVAL_SECONDS,
+    minIntervalSeconds: env.RELAYCHECK_TEST_MONITOR_MIN_INTERVAL_SECONDS ?? MIN_INTERVAL_SECONDS,
     perKey: env.MONITORS_PER_KEY,
     publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST.includes(":") ? `[${env.HOST}]` : env.HOST}:${env.PORT}`).replace(/\/+$/, ""),
     smtpUrl: env.SMTP_URL ?? null,

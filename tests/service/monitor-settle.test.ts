@@ -21,7 +21,7 @@ let services: MonitorServices;
 let keyId: string;
 
 beforeAll(async () => {
-  ctx = await startInProcessServices({ MONITOR_MIN_INTERVAL_SECONDS: "1", WEBHOOK_ALLOW_TARGETS: "127.0.0.0/8", SMTP_URL: "smtp://127.0.0.219:2525" });
+  ctx = await startInProcessServices({ RELAYCHECK_TEST_MONITOR_MIN_INTERVAL_SECONDS: "1", WEBHOOK_ALLOW_TARGETS: "127.0.0.0/8", SMTP_URL: "smtp://127.0.0.219:2525" });
   services = { ...ctx.services, monitors: monitorSettingsFromEnv(ctx.env) };
   keyId = (await createApiKey(ctx.services.db, "monitor tests")).record.id;
 });
