@@ -1,8 +1,8 @@
 /**
  * Runs once when the web server starts: parse the environment now, so that a bad variable stops
  * the server with its name instead of failing the first request; then keep the periodic jobs'
- * schedulers in Redis (the web re-creates them too, so a wiped Redis gets them back even while
- * no worker restarts: lib/queue/keep-schedulers.ts).
+ * schedulers in Redis, the monitors' among them (the web re-creates them too, so a wiped Redis
+ * gets them back even while no worker restarts: lib/queue/keep-schedulers.ts).
  *
  * The schedulers get a queue and connection of their own: this file is bundled apart from the
  * route handlers, and sharing their services object from here would mix two copies of our
@@ -16,8 +16,16 @@ export async function register(): Promise<void> {
     const { createCheckQueue } = await import("@/lib/queue/create-check-queue");
     const { keepSchedulers } = await import("@/lib/queue/keep-schedulers");
     const { createLogger } = await import("@/lib/logger");
+    const { createDb } = await import("@/lib/db/create-db");
+    const { monitorSchedulersKeeper } = await import("@/lib/monitors/keep-monitor-schedulers");
     const log = createLogger({ level: env.LOG_LEVEL, name: "web" });
     const redis = createRedis({ url: env.REDIS_URL, role: "request", name: "relaycheck-web-schedulers", commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, log });
-    keepSchedulers(createCheckQueue(redis, { prefix: env.REDIS_PREFIX, name: env.QUEUE_NAME }), { reconcileEveryMs: env.RECONCILE_EVERY_MS }, log);
+    // The monitors' schedulers are re-created from PostgreSQL (a small pool of its own).
+    const db = createDb({ url: env.DATABASE_URL, maxConnections: 2 });
+    keepSchedulers(
+      createCheckQueue(redis, { prefix: env.REDIS_PREFIX, name: env.QUEUE_NAME }),
+      { reconcileEveryMs: env.RECONCILE_EVERY_MS, more: monitorSchedulersKeeper(db, env.RECONCILE_EVERY_MS) },
+      log,
+    );
   }
 }

@@ -22,12 +22,15 @@ const nextConfig: NextConfig = {
   // not fail on a test file's types, nor spend a minute repeating that check.
   typescript: { ignoreBuildErrors: true },
   // Loaded by Node at run time rather than bundled: BullMQ reads its Lua scripts from disk,
-  // pino and pg have optional native/worker parts.
-  serverExternalPackages: ["bullmq", "ioredis", "pino", "pg", "@prisma/adapter-pg", "rate-limiter-flexible"],
+  // pino and pg have optional native/worker parts; prom-client and nodemailer (alerts, metrics)
+  // are plain Node libraries with nothing to gain from bundling.
+  serverExternalPackages: ["bullmq", "ioredis", "pino", "pg", "@prisma/adapter-pg", "rate-limiter-flexible", "prom-client", "nodemailer"],
   async headers() {
     return [
       { source: "/:path*", headers: commonHeaders },
       { source: "/api/:path*", headers: [{ key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }] },
+      // Badges are embedded in other sites' pages (the last match of a header wins).
+      { source: "/api/v1/:kind(checks|monitors)/:id/badge.svg", headers: [{ key: "Cross-Origin-Resource-Policy", value: "cross-origin" }] },
     ];
   },
 };

@@ -49,6 +49,8 @@ Options:
   -h, --help                  this help
 
 Exit codes: 0 not an open relay, 1 inconclusive, 2 open relay, 3 unreachable or error.
+
+Monitors on a relaycheck service: relaycheck monitor add|list|rm (relaycheck monitor --help).
 `;
 
 class UsageError extends Error {}
@@ -65,6 +67,7 @@ function listFromEnv(value: string | undefined): string[] {
 }
 
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  if (argv[0] === "monitor") return (await import("./monitor-command")).runMonitorCommand(argv.slice(1), env);
   let parsed;
   try {
     parsed = parseArgs({

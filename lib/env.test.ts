@@ -12,6 +12,12 @@ describe("parseEnv", () => {
     expect(env.RATE_LIMIT_IPV6_PREFIX).toBe(64);
   });
 
+  it("gives monitoring, alerts and metrics their defaults", () => {
+    const env = parseEnv(base);
+    expect(env).toMatchObject({ MONITORS_PER_KEY: 100, ALERT_EMAIL_FROM: "relaycheck <relaycheck@localhost>", ALERT_ATTEMPTS: 6, ALERT_RETRY_BASE_MS: 60_000, WEBHOOK_ALLOW_TARGETS: [], WORKER_METRICS_HOST: "127.0.0.1" });
+    for (const unset of ["SMTP_URL", "PUBLIC_URL", "METRICS_TOKEN", "WORKER_METRICS_PORT", "RELAYCHECK_TEST_MONITOR_MIN_INTERVAL_SECONDS"] as const) expect(env[unset]).toBeUndefined();
+  });
+
   it.each([
     ["32", 32],
     ["48", 48],
@@ -44,6 +50,12 @@ describe("parseEnv", () => {
     [{ RELAYCHECK_EXTRA_PORTS: "25,99999" }, "RELAYCHECK_EXTRA_PORTS"],
     [{ RELAYCHECK_ALLOW_TARGETS: "not-a-cidr" }, "RELAYCHECK_ALLOW_TARGETS"],
     [{ RELAYCHECK_EHLO_NAME: "bad name\r\n" }, "RELAYCHECK_EHLO_NAME"],
+    [{ SMTP_URL: "http://mail.example.org" }, "SMTP_URL"],
+    [{ PUBLIC_URL: "ftp://relaycheck.example" }, "PUBLIC_URL"],
+    [{ WEBHOOK_ALLOW_TARGETS: "10.0.0.0/33" }, "WEBHOOK_ALLOW_TARGETS"],
+    [{ METRICS_TOKEN: "short" }, "METRICS_TOKEN"],
+    [{ WORKER_METRICS_PORT: "65536" }, "WORKER_METRICS_PORT"],
+    [{ RELAYCHECK_TEST_MONITOR_MIN_INTERVAL_SECONDS: "7200" }, "RELAYCHECK_TEST_MONITOR_MIN_INTERVAL_SECONDS"],
   ])("fails naming the bad variable (%o)", (override, name) => {
     expect(() => parseEnv({ ...base, ...override })).toThrow(EnvError);
     expect(() => parseEnv({ ...base, ...override })).toThrow(new RegExp(name));

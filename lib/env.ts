@@ -29,6 +29,19 @@ const dnsServerList = list.pipe(
   z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, "expected ip, ip:port or [ipv6]:port")),
 );
 
+/** A CIDR list (RELAYCHECK_ALLOW_TARGETS and the like), normalised; a bad entry names itself. */
+const cidrList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    try {
+      return parseAllowList(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: e instanceof Error ? e.message : "invalid CIDR list" });
+      return z.NEVER;
+    }
+  });
+
 const hostName = z
   .string()
   .regex(/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/, "expected a host name");
@@ -192,6 +205,31 @@ export const envSchema = z.object({
   /** Live stream of a check: kept this long after the check ends, and capped at this many entries. */
   STREAM_TTL_SECONDS: int(10, 604_800).default(3600),
   STREAM_MAXLEN: int(100, 1_000_000).default(10_000),
+
+  /**
+   * Monitoring (lib/monitors). Tests only: the shortest interval a monitor may have, in seconds,
+   * below the service's hour, so that tests run monitors every second or two.
+   */
+  RELAYCHECK_TEST_MONITOR_MIN_INTERVAL_SECONDS: int(1, 3600).optional(),
+  /** Monitors one API key may have. */
+  MONITORS_PER_KEY: int(1, 100_000).default(100),
+  /** The service's address as people reach it: alerts link to reports under it (default http://HOST:PORT). */
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: "expected an http(s):// URL" }).optional(),
+  /** SMTP relay for alert emails ("smtp://user:pass@host:587", "smtps://…:465"); unset: no email alerts. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, "expected an smtp:// or smtps:// URL").optional(),
+  /** From address of alert emails. */
+  ALERT_EMAIL_FROM: z.string().regex(/^[^\r\n]{3,200}$/, "expected an address on one line").default("relaycheck <relaycheck@localhost>"),
+  /** Tries of one alert (webhook or email) before it is given up, with exponential backoff from ALERT_RETRY_BASE_MS. */
+  ALERT_ATTEMPTS: int(1, 20).default(6),
+  ALERT_RETRY_BASE_MS: int(10, 3_600_000).default(60_000),
+  /** CIDR list of otherwise refused addresses (loopback, private) that webhooks may be sent to. */
+  WEBHOOK_ALLOW_TARGETS: cidrList,
+
+  /** Bearer token that opens /metrics to clients other than loopback ones (16+ characters); unset: loopback only. */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** The worker's /metrics port (0: any free port, logged); unset: the worker serves no metrics. */
+  WORKER_METRICS_PORT: int(0, 65535).optional(),
+  WORKER_METRICS_HOST: z.string().default("127.0.0.1"),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -9,7 +9,7 @@ import { Worker, UnrecoverableError, type Job } from "bullmq";
 import { getEnv, type Env } from "@/lib/env";
 import { createCheckServices, closeCheckServices } from "@/lib/checks/services";
 import { createRedis } from "@/lib/queue/create-redis";
-import { runCheckJob, purgeExpiredJob, reconcileChecksJob } from "@/lib/queue/jobs";
+import { runCheckJob, purgeExpiredJob, reconcileChecksJob, runMonitorJob, deliverAlertJob, sweepMonitorsJob } from "@/lib/queue/jobs";
 import { keepSchedulers } from "@/lib/queue/keep-schedulers";
 import { reconcileChecks } from "@/lib/checks/reconcile-checks";
 import { createRunCheckHandler, fail, FAILED_MESSAGE, type ProbeSettings } from "./run-check";
@@ -17,6 +17,12 @@ import { createPurgeExpiredHandler } from "./purge-expired";
 import { createServerSlots } from "@/lib/concurrency/server-slots";
 import { createBlocklistCache } from "@/lib/checks/blocklist-cache";
 import type { BlocklistCache } from "@/lib/probe";
+import { monitorSchedulersKeeper, monitorSettingsFromEnv, settleRunsOfCheck, type MonitorServices } from "@/lib/monitors";
+import { getMetrics } from "@/lib/metrics/metrics";
+import { collectServiceMetrics } from "@/lib/metrics/collect-service-metrics";
+import { observeCheckEvent } from "@/lib/metrics/observe-check-event";
+import { createDeliverAlertHandler, createRunMonitorHandler, createSweepMonitorsHandler } from "./monitor-jobs";
+import { serveMetrics, type MetricsServer } from "./serve-metrics";
 
 const SHUTDOWN_GRACE_MS = 20_000;
 
@@ -42,7 +48,9 @@ function probeSettingsOf(env: Env, blocklistCache?: BlocklistCache): ProbeSettin
 
 async function main(): Promise<void> {
   const env = getEnv();
+  const metrics = getMetrics("worker");
   const services = createCheckServices(env, "worker");
+  const monitorServices: MonitorServices = { ...services, monitors: monitorSettingsFromEnv(env) };
   const log = services.log;
   if (env.NODE_ENV === "test" && env.RELAYCHECK_DNS_SERVERS.length === 0) {
     // Tests must never resolve through the system resolver (the engine looks up PTRs even for IPs).
@@ -61,6 +69,9 @@ async function main(): Promise<void> {
         // Short and renewed while held: a dead worker's slot is free again within this.
         leaseMs: env.SERVER_SLOT_LEASE_MS,
       }),
+      onProbeEvent: (event) => observeCheckEvent(metrics, event),
+      // A check a monitor started is compared with the monitor's last one as soon as it ends.
+      onCheckEnded: (checkId) => settleRunsOfCheck(monitorServices, checkId),
     }),
     [purgeExpiredJob.name]: createPurgeExpiredHandler(services, {
       clientWindowSeconds: env.RATE_LIMIT_CLIENT_WINDOW_SECONDS,
@@ -69,6 +80,9 @@ async function main(): Promise<void> {
     [reconcileChecksJob.name]: async () => {
       await reconcileChecks(services);
     },
+    [runMonitorJob.name]: createRunMonitorHandler(monitorServices, metrics),
+    [deliverAlertJob.name]: createDeliverAlertHandler(monitorServices, metrics),
+    [sweepMonitorsJob.name]: createSweepMonitorsHandler(monitorServices),
   };
 
   const connection = createRedis({ url: env.REDIS_URL, role: "blocking", name: "relaycheck-worker", log });
@@ -77,6 +91,8 @@ async function main(): Promise<void> {
     async (job: Job) => {
       const handler = handlers[job.name];
       if (!handler) throw new UnrecoverableError(`unknown job ${job.name}`);
+      // Waited since it was due: its creation, or the end of its delay (a scheduled turn).
+      if (job.attemptsMade === 0) metrics.jobWait.observe({ job: job.name }, Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp - (job.opts.delay ?? 0)) / 1000);
       await handler(job);
     },
     {
@@ -104,7 +120,16 @@ async function main(): Promise<void> {
   });
   worker.on("error", (err) => log.error({ err }, "worker error"));
 
-  const stopSchedulers = keepSchedulers(services.queue, { reconcileEveryMs: env.RECONCILE_EVERY_MS }, log);
+  const stopSchedulers = keepSchedulers(
+    services.queue,
+    { reconcileEveryMs: env.RECONCILE_EVERY_MS, more: monitorSchedulersKeeper(services.db, monitorServices.monitors.sweepEveryMs) },
+    log,
+  );
+  collectServiceMetrics(metrics, services);
+  let metricsServer: MetricsServer | null = null;
+  if (env.WORKER_METRICS_PORT !== undefined) {
+    metricsServer = await serveMetrics(metrics, { host: env.WORKER_METRICS_HOST, port: env.WORKER_METRICS_PORT, token: env.METRICS_TOKEN, log });
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -117,6 +142,7 @@ async function main(): Promise<void> {
       await worker.close();
     } finally {
       clearTimeout(grace);
+      await metricsServer?.close();
       connection.disconnect();
       await closeCheckServices(services);
       log.info("worker stopped");

@@ -41,6 +41,10 @@ export interface RunCheckDeps {
   shutdownSignal: AbortSignal;
   /** The cap on probes of one server across all workers (none: no cap beyond the engine's own). */
   serverSlots?: ServerSlots;
+  /** Sees every event the engine produced (metrics). */
+  onProbeEvent?: (event: ProbeEvent) => void;
+  /** Called once the check's report is stored whole (monitors compare it with the one before); its failure is logged, not thrown. */
+  onCheckEnded?: (checkId: string) => Promise<unknown>;
 }
 
 export const FAILED_MESSAGE = "The check could not be completed because of a problem on our side. Please try again.";
@@ -109,11 +113,16 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
           throw new UnrecoverableError(`probe engine failed: ${e instanceof Error ? e.message : String(e)}`);
         }
         if (step.done) {
-          if (!sawDone) writer.push({ type: "done", t: t(), report: step.value });
+          if (!sawDone) {
+            const done = { type: "done" as const, t: t(), report: step.value };
+            writer.push(done);
+            deps.onProbeEvent?.(done);
+          }
           await writer.drain();
           break;
         }
         writer.push(step.value);
+        deps.onProbeEvent?.(step.value);
         if (step.value.type === "done") {
           sawDone = true;
           runLog.info({ verdict: step.value.report.verdict, ms: t() }, "probe done");
@@ -127,6 +136,7 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
       if (!controller.signal.aborted) controller.abort(new Error("check handler ended"));
       await events.return(undefined as never).catch(() => {});
     }
+    await deps.onCheckEnded?.(checkId).catch((err: unknown) => runLog.warn({ err }, "after-check work failed; the monitors' sweep will redo it"));
   };
 }
 

@@ -3,6 +3,7 @@ import { summarizeCheck } from "@/lib/advice/summarize-server";
 import type { CheckHistoryItem, CheckView } from "@/lib/checks/types";
 import type { ServerReport } from "@/lib/probe/types";
 import { CheckAgain } from "./CheckAgain";
+import { ChangesSinceLast } from "./ChangesSinceLast";
 import { History } from "./History";
 import { serverSlug } from "./format";
 import { HowTested } from "./HowTested";
@@ -38,6 +39,7 @@ export function ReportView({ view, history, advise }: Props) {
   return (
     <div className="space-y-6">
       <VerdictBanner view={view} summary={done ? summarizeCheck(view.servers, view.reason) : undefined} />
+      {live ? null : <ChangesSinceLast view={view} />}
       {live ? (
         <LiveCheck view={view} />
       ) : (

@@ -26,5 +26,33 @@ export const reconcileChecksJob = {
   payload: z.object({}).strict(),
 } as const;
 
+/** Scheduled, one job scheduler per monitor (`monitor:<id>`): starts the monitor's next check. */
+export const runMonitorJob = {
+  name: "run-monitor",
+  payload: z.object({ monitorId: z.string().regex(CHECK_ID_PATTERN) }).strict(),
+} as const;
+
+/** One alert to one channel (webhook, email), retried with backoff (job id `alert-<id>`). */
+export const deliverAlertJob = {
+  name: "deliver-alert",
+  payload: z.object({ deliveryId: z.string().regex(CHECK_ID_PATTERN) }).strict(),
+} as const;
+
+/**
+ * Periodic: the monitors' safety net. Settles runs whose check ended without the worker's own
+ * settling (a crash, the reconciler ended it), re-enqueues alerts whose job was lost, prunes old
+ * runs and deliveries.
+ */
+export const sweepMonitorsJob = {
+  name: "sweep-monitors",
+  payload: z.object({}).strict(),
+} as const;
+
 export type RunCheckPayload = z.infer<typeof runCheckJob.payload>;
-export type JobName = typeof runCheckJob.name | typeof purgeExpiredJob.name | typeof reconcileChecksJob.name;
+export type JobName =
+  | typeof runCheckJob.name
+  | typeof purgeExpiredJob.name
+  | typeof reconcileChecksJob.name
+  | typeof runMonitorJob.name
+  | typeof deliverAlertJob.name
+  | typeof sweepMonitorsJob.name;

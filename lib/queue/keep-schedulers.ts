@@ -1,5 +1,6 @@
 /**
- * The periodic jobs (retention purge, reconciler) are BullMQ job schedulers, which live in Redis.
+ * The periodic jobs (retention purge, reconciler, and through `more` the monitors') are BullMQ job
+ * schedulers, which live in Redis.
  * A Redis that lost its data loses them too, so every process (web and worker) creates them on
  * start and again every `checkEveryMs`: `upsertJobScheduler` is idempotent, and whichever process
  * comes first after a wipe puts them back. A Redis that is down only delays this; it never throws.
@@ -12,6 +13,8 @@ export interface SchedulerSettings {
   reconcileEveryMs: number;
   /** How often the schedulers are re-created (default: twice the reconciler's period, at most a minute). */
   checkEveryMs?: number;
+  /** More schedulers kept the same way, e.g. the monitors' (lib/monitors/keep-monitor-schedulers.ts). */
+  more?: (queue: CheckQueue) => Promise<void>;
 }
 
 const MAX_CHECK_EVERY_MS = 60_000;
@@ -19,6 +22,7 @@ const MAX_CHECK_EVERY_MS = 60_000;
 export async function upsertSchedulers(queue: CheckQueue, settings: SchedulerSettings): Promise<void> {
   await queue.upsertJobScheduler(purgeExpiredJob.name, { every: purgeExpiredJob.everyMs }, { name: purgeExpiredJob.name, data: {} });
   await queue.upsertJobScheduler(reconcileChecksJob.name, { every: settings.reconcileEveryMs }, { name: reconcileChecksJob.name, data: {} });
+  await settings.more?.(queue);
 }
 
 /** Creates the schedulers now and keeps re-creating them; returns a function that stops that. */

@@ -9,6 +9,7 @@
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Redis } from "ioredis";
 import { AppError } from "@/lib/errors";
+import { getMetrics } from "@/lib/metrics/metrics";
 
 export interface RateLimitSettings {
   /** Redis key prefix, e.g. "relaycheck:rl". */
@@ -47,7 +48,7 @@ export interface Limiters {
 
 export function createLimiters(redis: Redis, settings: RateLimitSettings): Limiters {
   const make = (name: string, points: number, duration: number, what: string): Limiter =>
-    wrap(new RateLimiterRedis({ storeClient: redis, keyPrefix: `${settings.keyPrefix}:${name}`, points, duration }), points, what);
+    wrap(new RateLimiterRedis({ storeClient: redis, keyPrefix: `${settings.keyPrefix}:${name}`, points, duration }), points, what, name.replace(/:.*/, ""));
   // One limiter per distinct point count: a key's own limit has its own counters.
   const cache = new Map<string, Limiter>();
   const cached = (name: string, points: number, duration: number, what: string): Limiter => {
@@ -75,7 +76,7 @@ function headersOf(res: RateLimiterRes, limit: number): Record<string, string> {
   };
 }
 
-function wrap(limiter: RateLimiterRedis, limit: number, what: string): Limiter {
+function wrap(limiter: RateLimiterRedis, limit: number, what: string, name: string): Limiter {
   return {
     async consume(key) {
       try {
@@ -84,6 +85,7 @@ function wrap(limiter: RateLimiterRedis, limit: number, what: string): Limiter {
         if (!(e instanceof RateLimiterRes)) {
           throw new AppError("unavailable", "The service is temporarily unavailable. Please try again shortly.");
         }
+        getMetrics().rateLimitRefusals.inc({ limit: name });
         const retryAfter = String(Math.max(1, Math.ceil(e.msBeforeNext / 1000)));
         throw new AppError("rate_limited", `Too many ${what}. Try again in ${retryAfter} s.`, {
           ...headersOf(e, limit),

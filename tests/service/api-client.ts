@@ -16,13 +16,15 @@
 import { expect } from "vitest";
 import type { CheckHistoryItem, CheckStreamEvent, CheckView } from "@/lib/checks/types";
 import type { CreateCheckInput } from "@/lib/checks/create-check";
+import type { CheckDiff } from "@/lib/checks/diff-checks";
+import type { AlertPayload, CreateMonitorInput, DeliveryView, MonitorView, UpdateMonitorInput } from "@/lib/monitors/monitor-schema";
 import type { ApiErrorCode } from "@/lib/errors";
 import type { components, paths } from "./api-types";
 import { loadOpenApi, type OpenApiValidator } from "./openapi-validator";
 
 export type Schemas = components["schemas"];
 
-type Method = "get" | "post";
+type Method = "get" | "post" | "patch" | "delete";
 type PathWith<M extends Method> = { [P in keyof paths]: paths[P][M] extends { responses: unknown } ? P : never }[keyof paths];
 type Operation<P extends keyof paths, M extends Method> = Extract<paths[P][M], { responses: unknown }>;
 
@@ -49,6 +51,8 @@ export interface ApiClient {
   readonly validator: OpenApiValidator;
   get<P extends PathWith<"get">>(path: P, options?: CallOptions<Operation<P, "get">>): Promise<ApiAnswer<Operation<P, "get">>>;
   post<P extends PathWith<"post">>(path: P, options: CallOptions<Operation<P, "post">>): Promise<ApiAnswer<Operation<P, "post">>>;
+  patch<P extends PathWith<"patch">>(path: P, options: CallOptions<Operation<P, "patch">>): Promise<ApiAnswer<Operation<P, "patch">>>;
+  delete<P extends PathWith<"delete">>(path: P, options: CallOptions<Operation<P, "delete">>): Promise<ApiAnswer<Operation<P, "delete">>>;
 }
 
 interface LooseOptions {
@@ -85,6 +89,8 @@ export async function createApiClient(baseUrl: string): Promise<ApiClient> {
     // The loose implementation serves the typed signatures: the types are the document's.
     get: ((path: string, options?: LooseOptions) => call("get", path, options)) as ApiClient["get"],
     post: ((path: string, options: LooseOptions) => call("post", path, options)) as ApiClient["post"],
+    patch: ((path: string, options: LooseOptions) => call("patch", path, options)) as ApiClient["patch"],
+    delete: ((path: string, options: LooseOptions) => call("delete", path, options)) as ApiClient["delete"],
   };
 }
 
@@ -112,4 +118,11 @@ export type DocumentMatchesCode = [
   Check<Mutual<Schemas["CheckHistoryItem"], CheckHistoryItem>>,
   Check<Mutual<Schemas["Error"]["error"]["code"], ApiErrorCode>>,
   Check<Mutual<Schemas["CreateCheckRequest"], CreateCheckInput>>,
+  Check<Mutual<Schemas["CheckDiff"], CheckDiff>>,
+  Check<Mutual<Schemas["Monitor"], MonitorView>>,
+  Check<SameKeys<Schemas["Monitor"], MonitorView>>,
+  Check<Mutual<Schemas["Delivery"], DeliveryView>>,
+  Check<Mutual<Schemas["CreateMonitorRequest"], CreateMonitorInput>>,
+  Check<Mutual<Schemas["UpdateMonitorRequest"], UpdateMonitorInput>>,
+  Check<Mutual<Schemas["AlertPayload"], AlertPayload>>,
 ];

@@ -1,8 +1,9 @@
 /**
  * The OpenAPI 3.1 description of the JSON API. Its component schemas are generated from the zod
  * schemas the service itself reads and checks with (lib/checks/report-schema.ts, the request
- * schema of POST /api/v1/checks, the error codes of lib/errors.ts), so no field or enum is
- * copied by hand; the operations are written here.
+ * schema of POST /api/v1/checks, the diff of lib/checks/diff-checks.ts, the monitors' requests,
+ * answers and webhook body of lib/monitors/monitor-schema.ts, the error codes of lib/errors.ts),
+ * so no field or enum is copied by hand; the operations are written here.
  *
  * Kept valid for standard tools: the service tests validate the served document with
  * swagger-parser and redocly's recommended rules (redocly.yaml), validate real responses against
@@ -13,7 +14,19 @@ import { HISTORY_LIMIT } from "@/lib/checks/list-checks-for-target";
 import { createCheckInput } from "@/lib/checks/create-check";
 import { CHECK_ID_PATTERN } from "@/lib/checks/check-id";
 import { checkHistoryItemSchema, namedSchemas } from "@/lib/checks/report-schema";
+import { checkDiffSchema } from "@/lib/checks/diff-checks";
 import { API_ERROR_CODES } from "@/lib/errors";
+import {
+  alertPayloadSchema,
+  createMonitorInput,
+  deliveryListSchema,
+  deliveryViewSchema,
+  monitorListSchema,
+  monitorViewSchema,
+  MONITOR_ID_PATTERN,
+  updateMonitorInput,
+} from "@/lib/monitors/monitor-schema";
+import { SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECONDS } from "@/lib/monitors/sign-webhook";
 
 // ---------------------------------------------------------------------------------------------
 // The API's own schemas, named beside the report's
@@ -25,6 +38,14 @@ const apiSchemas: Record<string, z.ZodType> = {
   CheckHistory: z.object({ target: z.string(), checks: z.array(checkHistoryItemSchema).max(HISTORY_LIMIT) }),
   Health: z.object({ status: z.enum(HEALTH_STATES), checks: z.object({ database: z.enum(HEALTH_STATES), redis: z.enum(HEALTH_STATES) }) }),
   CreateCheckRequest: createCheckInput,
+  CheckDiff: checkDiffSchema,
+  CreateMonitorRequest: createMonitorInput,
+  UpdateMonitorRequest: updateMonitorInput,
+  Monitor: monitorViewSchema,
+  MonitorList: monitorListSchema,
+  Delivery: deliveryViewSchema,
+  DeliveryList: deliveryListSchema,
+  AlertPayload: alertPayloadSchema,
 };
 
 /** What the request schema does not say itself (it is the handler's own zod schema). */
@@ -119,6 +140,170 @@ const idParam = {
   schema: { type: "string", pattern: CHECK_ID_PATTERN.source },
 };
 
+const monitorIdParam = { ...idParam, description: "The monitor's id.", schema: { type: "string", pattern: MONITOR_ID_PATTERN.source } };
+
+/** Monitors belong to API keys: a key is required. */
+const keyRequired = [{ apiKey: [] }];
+
+const jsonBody = (name: string) => ({ content: { "application/json": { schema: ref(name) } } });
+
+const noMonitor = errorResponse("No such monitor for this API key (`not_found`).");
+
+const badgeAnswers = (what: string) => ({
+  "200": {
+    description: `The SVG badge: "open relay: no | yes | unknown" with the time of ${what}.`,
+    headers: {
+      "Cache-Control": { schema: { type: "string" }, description: "`public`, with a max-age." },
+      ETag: { schema: { type: "string" }, description: "Send it back in If-None-Match: 304 while unchanged." },
+    },
+    content: { "image/svg+xml": { schema: { type: "string" } } },
+  },
+  "304": { description: "Not modified (If-None-Match matched the ETag)." },
+});
+
+/** Paths of the monitors and their badges, the diff and the report badge. */
+const monitoringPaths = {
+  "/api/v1/checks/{id}/diff": {
+    get: {
+      operationId: "getCheckDiff",
+      security: optionalKey,
+      summary: "What changed from another (earlier) check of the same target to this one.",
+      parameters: [idParam, { name: "against", in: "query", required: true, description: "The id of the check to compare with.", schema: { type: "string", pattern: CHECK_ID_PATTERN.source } }],
+      responses: {
+        "200": { description: "The changes.", ...jsonBody("CheckDiff") },
+        "400": errorResponse("No `against`, checks of different targets, or a check that has not ended (`bad_request`)."),
+        "404": errorResponse("No such check (`not_found`)."),
+        ...commonErrors,
+      },
+    },
+  },
+  "/api/v1/checks/{id}/badge.svg": {
+    get: {
+      operationId: "getCheckBadge",
+      security: optionalKey,
+      summary: "The report's badge (cached for good once the check has ended).",
+      parameters: [idParam],
+      responses: { ...badgeAnswers("the check"), "404": errorResponse("No such check (`not_found`)."), ...commonErrors },
+    },
+  },
+  "/api/v1/monitors": {
+    post: {
+      operationId: "createMonitor",
+      security: keyRequired,
+      summary: "Create a monitor: its first check starts now, then one every `interval` seconds.",
+      requestBody: { required: true, ...jsonBody("CreateMonitorRequest") },
+      responses: {
+        "201": { description: "The monitor.", headers: { Location: { schema: { type: "string" }, description: "The monitor's address." }, ...rateLimitHeaders }, ...jsonBody("Monitor") },
+        "400": errorResponse("Malformed request, an interval below the minimum, email without an SMTP relay, too many monitors (`bad_request`), or a target or webhook address that is invalid (`invalid_target`) or refused (`target_refused`)."),
+        "413": errorResponse("Request body too large (`payload_too_large`)."),
+        "415": errorResponse("The body is not sent as `Content-Type: application/json` (`unsupported_media_type`)."),
+        ...commonErrors,
+      },
+    },
+    get: {
+      operationId: "listMonitors",
+      security: keyRequired,
+      summary: "The API key's monitors.",
+      responses: { "200": { description: "The monitors, oldest first.", ...jsonBody("MonitorList") }, ...commonErrors },
+    },
+  },
+  "/api/v1/monitors/{id}": {
+    get: {
+      operationId: "getMonitor",
+      security: keyRequired,
+      summary: "A monitor: its schedule, state, last check and recent runs.",
+      parameters: [monitorIdParam],
+      responses: { "200": { description: "The monitor.", ...jsonBody("Monitor") }, "404": noMonitor, ...commonErrors },
+    },
+    patch: {
+      operationId: "updateMonitor",
+      security: keyRequired,
+      summary: "Change a monitor's interval, ports or alert channels.",
+      parameters: [monitorIdParam],
+      requestBody: { required: true, ...jsonBody("UpdateMonitorRequest") },
+      responses: {
+        "200": { description: "The monitor as changed.", ...jsonBody("Monitor") },
+        "400": errorResponse("Malformed request or a refused value (`bad_request`, `target_refused`)."),
+        "404": noMonitor,
+        "413": errorResponse("Request body too large (`payload_too_large`)."),
+        "415": errorResponse("The body is not sent as `Content-Type: application/json` (`unsupported_media_type`)."),
+        ...commonErrors,
+      },
+    },
+    delete: {
+      operationId: "deleteMonitor",
+      security: keyRequired,
+      summary: "Delete a monitor, its runs and its delivery log (the reports stay).",
+      parameters: [monitorIdParam],
+      responses: { "204": { description: "Deleted." }, "404": noMonitor, ...commonErrors },
+    },
+  },
+  "/api/v1/monitors/{id}/deliveries": {
+    get: {
+      operationId: "listDeliveries",
+      security: keyRequired,
+      summary: "The monitor's delivery log: its alerts and every try of each, newest first.",
+      parameters: [monitorIdParam],
+      responses: { "200": { description: "The log.", ...jsonBody("DeliveryList") }, "404": noMonitor, ...commonErrors },
+    },
+  },
+  ...Object.fromEntries(
+    (["webhook", "email"] as const).map((channel) => [
+      `/api/v1/monitors/{id}/test-${channel}`,
+      {
+        post: {
+          operationId: channel === "webhook" ? "testWebhook" : "testEmail",
+          security: keyRequired,
+          summary: `Send a test alert to the monitor's ${channel} now, once (counts against the key's check limit).`,
+          parameters: [monitorIdParam],
+          responses: {
+            "200": { description: "The test's log entry: delivered, or failed and why.", ...jsonBody("Delivery") },
+            "400": errorResponse(`The monitor has no ${channel}${channel === "email" ? ", or the service has no SMTP relay" : ""} (\`bad_request\`).`),
+            "404": noMonitor,
+            ...commonErrors,
+          },
+        },
+      },
+    ]),
+  ),
+  "/api/v1/monitors/{id}/badge.svg": {
+    get: {
+      operationId: "getMonitorBadge",
+      security: optionalKey,
+      summary: "The monitor's badge: its last verdict. No key needed (the id is what is shared).",
+      parameters: [monitorIdParam],
+      responses: { ...badgeAnswers("the monitor's last verdict"), "404": errorResponse("No such monitor (`not_found`)."), ...commonErrors },
+    },
+  },
+};
+
+/** What a monitor's webhook receives (OpenAPI 3.1 `webhooks`). */
+const webhooks = {
+  monitorChanged: {
+    post: {
+      operationId: "monitorChanged",
+      security: noKey,
+      summary: "A monitor's check changed (or a test): sent to `notify.webhook`.",
+      description:
+        `Signed: \`${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the monitor's webhookSecret>\`. ` +
+        `Check the HMAC with a constant-time comparison and refuse a \`t\` more than ${SIGNATURE_TOLERANCE_SECONDS} s away from now. ` +
+        "Tried again with exponential backoff after 5xx, 408, 429 or no answer within 10 s; redirects are not followed. " +
+        "Every try of one alert carries the same `X-Relaycheck-Delivery`.",
+      parameters: [
+        { name: SIGNATURE_HEADER, in: "header", required: true, schema: { type: "string" }, description: "`t=<unix seconds>,v1=<hex HMAC-SHA256>`." },
+        { name: "X-Relaycheck-Event", in: "header", required: true, schema: { type: "string", enum: ["monitor.changed", "monitor.test"] }, description: "The payload's `type`." },
+        { name: "X-Relaycheck-Delivery", in: "header", required: true, schema: { type: "string" }, description: "The alert's id, the same on every try." },
+      ],
+      requestBody: { required: true, ...jsonBody("AlertPayload") },
+      responses: {
+        "200": { description: "Any 2xx: delivered." },
+        "400": { description: "Any other 4xx (but 408 and 429), or a 3xx: the alert is given up." },
+        "503": { description: "Any 5xx: tried again later." },
+      },
+    },
+  },
+};
+
 export const openApiDocument = {
   openapi: "3.1.0",
   info: {
@@ -128,7 +313,8 @@ export const openApiDocument = {
       "Checks whether an SMTP server is an open relay. Create a check, follow it live (Server-Sent Events) or poll it, read the report. " +
       "Reports are unlisted: found by id, or by the exact target. " +
       "Without credentials, limits count per client IP; with an API key (`Authorization: Bearer rk_…`, issued by the operator) " +
-      "they count per key and are higher. A bad or revoked key is refused with 401, never downgraded to anonymous.",
+      "they count per key and are higher. A bad or revoked key is refused with 401, never downgraded to anonymous. " +
+      "Monitors (scheduled re-checks with alerts on change) belong to API keys: their operations need one.",
   },
   servers: [{ url: "/", description: "The service that serves this document." }],
   paths: {
@@ -195,6 +381,7 @@ export const openApiDocument = {
         },
       },
     },
+    ...monitoringPaths,
     "/api/v1/openapi.json": {
       get: {
         operationId: "getOpenApi",
@@ -215,6 +402,7 @@ export const openApiDocument = {
       },
     },
   },
+  webhooks,
   components: {
     schemas,
     securitySchemes: {
@@ -222,7 +410,7 @@ export const openApiDocument = {
         type: "http",
         scheme: "bearer",
         bearerFormat: "rk_<43 base64url characters>",
-        description: "Optional API key for monitoring users (`npm run apikey -- create <name>` on the server). Higher limits, counted per key.",
+        description: "API key for monitoring users (`npm run apikey -- create <name>` on the server): higher limits, counted per key; required for monitors.",
       },
     },
   },

@@ -13,6 +13,7 @@ import { AppError } from "@/lib/errors";
 import { logger } from "@/lib/logger";
 import { errorResponse } from "@/app/api/_lib/respond";
 import { limitRequest } from "@/app/api/_lib/client";
+import { trackSseViewer } from "@/lib/metrics/metrics";
 
 const ROUTE = "GET /api/v1/checks/[id]/events";
 const RETRY_MS = 2000;
@@ -47,9 +48,11 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
   let over = false;
   let cutOff: NodeJS.Timeout | undefined;
   // Every way out (end, error, client gone) comes through here: the viewer's place is freed once.
+  const viewerGone = trackSseViewer();
   const finish = () => {
     if (over) return;
     over = true;
+    viewerGone();
     clearTimeout(cutOff);
     request.signal.removeEventListener("abort", finish);
     events.close();
