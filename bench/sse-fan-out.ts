@@ -8,6 +8,10 @@
  *
  *   npx tsx bench/sse-fan-out.ts [--viewers 1000|5000] [--rate 20] [--seconds 20]
  *
+ * BENCH_WEB_NODE_OPTIONS passes Node options to the web process (e.g. a `--require` that
+ * profiles it). On a machine shared with other work, read the latencies with the load average
+ * and the CPU figures it prints: "web CPU per delivery" is the figure that does not depend on it.
+ *
  * Prepares what it needs like `npm test` (PostgreSQL and Redis found or started, a migrated
  * database of its own, the build). No worker runs: this process is the check's writer; the
  * viewers run in a child process of their own, so that their parsing does not delay the writer.

@@ -49,7 +49,7 @@ async function createCheck(service: RunningService, target: string): Promise<str
     body: JSON.stringify({ target }),
   });
   const body = (await res.json()) as { id: string };
-  expect(res.status, JSON.stringify(body)).toBe(202);
+  expect(res.status, `${JSON.stringify(body)}\n${service.logs().split("\n").slice(-15).join("\n")}`).toBe(202);
   return body.id;
 }
 

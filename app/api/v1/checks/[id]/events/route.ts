@@ -44,7 +44,8 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
   }
 
   const events = stream;
-  const log = logger.child({ checkId: id });
+  // A child logger only when there is something to say: thousands of streams stay open at once.
+  const log = () => logger.child({ checkId: id });
   let over = false;
   let cutOff: NodeJS.Timeout | undefined;
   // Every way out (end, error, client gone) comes through here: the viewer's place is freed once.
@@ -66,7 +67,7 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
         if (over) return;
         cutOff = setTimeout(() => {
           if (over) return;
-          log.info("event stream cut off: the viewer stopped reading");
+          log().info("event stream cut off: the viewer stopped reading");
           finish();
           controller.error(new Error("the viewer stopped reading"));
         }, STOPPED_READER_GRACE_MS).unref();
@@ -87,7 +88,7 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
         }
       } catch (e) {
         if (over) return;
-        log.warn({ err: e }, "event stream ended by an error");
+        log().warn({ err: e }, "event stream ended by an error");
         finish();
         controller.error(e);
       }
