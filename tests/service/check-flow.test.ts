@@ -111,16 +111,20 @@ describe("a check through the API", () => {
     expect(report.status).toBe(200);
     conforms("/api/v1/checks/{id}", "get", 200, report.json);
     expect(report.json).toMatchObject({ id, status: "done", verdict: "open-relay", queuePosition: null, error: null, pending: [] });
-    const view = report.json as { servers: { ip: string; cases: { outcome: string }[]; transcript: unknown[] }[]; finishedAt: string | null };
+    const view = report.json as { servers: { ip: string; cases: { outcome: string }[]; transcript: unknown[]; advice?: unknown; summary?: string }[]; finishedAt: string | null };
     expect(view.finishedAt).not.toBeNull();
     expect(view.servers).toHaveLength(1);
     expect(view.servers[0]!.ip).toBe("127.0.0.41");
     expect(view.servers[0]!.cases.some((c) => c.outcome === "accepted")).toBe(true);
     expect(view.servers[0]!.transcript.length).toBeGreaterThan(0);
-    // The done event carries the same report as the API.
+    // The done event carries the same report as the API (which adds each server's advice and summary).
     const done = all.at(-1)!.data as unknown as { report: { verdict: string; servers: unknown[] } };
     expect(done.report.verdict).toBe("open-relay");
-    expect(done.report.servers).toEqual(view.servers);
+    expect(done.report.servers).toEqual(view.servers.map(({ advice: _advice, summary: _summary, ...own }) => own));
+    const advised = (view.servers as unknown as { advice: { items: { id: string; fix?: { steps: string[] } }[] }; summary: string }[])[0]!;
+    expect(advised.advice.items[0]).toMatchObject({ id: "open-relay", fix: { steps: expect.any(Array) } });
+    expect(advised.summary).toMatch(/^It relays mail for anyone/);
+    expect(report.json!.summary).toBe(advised.summary);
     // And no mail was ever relayed.
     expect(fake.log.dataAttempts).toBe(0);
 
