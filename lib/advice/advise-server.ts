@@ -643,7 +643,8 @@ function softwareNote(ctx: Context): string {
   if (s.confidence === "low") {
     return `The server seems to run ${label}, but relaycheck is not sure; if it runs something else, the same ideas apply: relay only for logged-in users and your own machines.`;
   }
-  return `The server appears to run ${label} (${s.confidence} confidence).`;
+  // Said once beside the advice (the software line of the page, the CLI's heading): not again here.
+  return "";
 }
 
 function firstWord(banner: string | null): string | null {

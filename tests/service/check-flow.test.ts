@@ -96,10 +96,15 @@ describe("a check through the API", () => {
     expect(view.servers[0]!.ip).toBe("127.0.0.41");
     expect(view.servers[0]!.cases.some((c) => c.outcome === "accepted")).toBe(true);
     expect(view.servers[0]!.transcript.length).toBeGreaterThan(0);
-    // The done event carries the same report as the API.
+    // The done event carries the same report as the API (which adds each server's advice and summary).
     const done = all.at(-1)!.data as unknown as { report: { verdict: string; servers: unknown[] } };
     expect(done.report.verdict).toBe("open-relay");
-    expect(done.report.servers).toEqual(view.servers);
+    const servers = view.servers as unknown as ({ advice: { items: { id: string; fix?: { steps: string[] } }[] }; summary: string } & Record<string, unknown>)[];
+    expect(done.report.servers).toEqual(servers.map(({ advice: _advice, summary: _summary, ...own }) => own));
+    const advised = servers[0]!;
+    expect(advised.advice.items[0]).toMatchObject({ id: "open-relay", fix: { steps: expect.any(Array) } });
+    expect(advised.summary).toMatch(/^It relays mail for anyone/);
+    expect((view as unknown as { summary: string }).summary).toBe(advised.summary);
     // And no mail was ever relayed.
     expect(fake.log.dataAttempts).toBe(0);
 
