@@ -12,6 +12,7 @@
  * (`#/components/schemas/<name>`) and refers to it by `$ref` wherever it is used.
  */
 import { z } from "zod";
+import { CONFIDENCES, SOFTWARE_NAMES } from "@/lib/advice/types";
 import {
   CASE_GROUPS,
   CASE_OUTCOMES,
@@ -38,6 +39,11 @@ import { CHECK_FAILURE_CODES, CHECK_STATUSES, type CheckFailure, type CheckHisto
 
 /** The schemas that have a name of their own in the OpenAPI document, in order of definition. */
 export const namedSchemas = new Map<string, z.ZodType>();
+
+/** A schema with a description but no component of its own (the API answers an extension of it). */
+function described<T extends z.ZodType>(schema: T, description: string): T {
+  return schema.meta({ description });
+}
 
 function named<T extends z.ZodType>(name: string, schema: T, description?: string): T {
   if (namedSchemas.has(name)) throw new Error(`two schemas named ${name}`);
@@ -280,8 +286,8 @@ const checkIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/).meta({ description
 /** Written by `Date.toISOString()`, never parsed from outside: a format for the document's readers. */
 const isoTime = () => z.string().meta({ format: "date-time" });
 
-export const checkViewSchema = named(
-  "CheckView",
+/** A check as the service holds it; the API answers it with the advice added (AdvisedCheckView). */
+export const checkViewSchema = described(
   z.object({
     id: checkIdSchema,
     status: checkStatusSchema,
@@ -304,6 +310,45 @@ export const checkViewSchema = named(
     pending: z.array(pendingServerSchema).optional(),
   }),
   "A check: its state, and its report as far as it is known (the CLI's --json fields).",
+);
+
+const adviceFixSchema = named(
+  "AdviceFix",
+  z.object({ software: z.string(), steps: strings(), docs: z.string().optional() }),
+  "How to fix it on the detected software: ordered steps, setting names and commands exact.",
+);
+
+const adviceItemSchema = named(
+  "AdviceItem",
+  z.object({
+    id: z.string().meta({ description: "Stable kebab-case id, e.g. open-relay, relay-address-tricks, auth-before-tls." }),
+    severity: z.enum(SEVERITIES),
+    title: z.string(),
+    detail: z.string(),
+    fix: adviceFixSchema.optional(),
+    caseIds: strings().optional(),
+  }),
+);
+
+const machineAdviceSchema = named(
+  "Advice",
+  z.object({
+    software: z
+      .object({ name: z.enum(SOFTWARE_NAMES), displayName: z.string(), confidence: z.enum(CONFIDENCES), evidence: strings() })
+      .nullable(),
+    items: z.array(adviceItemSchema),
+  }),
+  "What the server appears to run and what to do, most severe first.",
+);
+
+/** What the API answers for a check: the view with each server's advice and summary, and the check's summary. */
+export const advisedCheckViewSchema = named(
+  "AdvisedCheckView",
+  checkViewSchema.extend({
+    servers: z.array(serverReportSchema.extend({ advice: machineAdviceSchema, summary: z.string() })),
+    summary: z.string().nullable().meta({ description: "The verdict in words; null until there is one." }),
+  }),
+  "A check as the API answers it: CheckView plus each server's advice and summary, and the check's summary.",
 );
 
 export const checkHistoryItemSchema = named(

@@ -13,6 +13,7 @@
  * code answers with (lib/checks/types.ts…): a document that drifts from the code, or a stale
  * api-types.ts, fails `tsc` before any test runs.
  */
+import type { withAdvice } from "@/lib/advice";
 import { expect } from "vitest";
 import type { CheckHistoryItem, CheckStreamEvent, CheckView } from "@/lib/checks/types";
 import type { CreateCheckInput } from "@/lib/checks/create-check";
@@ -108,10 +109,12 @@ type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 /** Same property names (assignability alone lets an optional property be missing on one side). */
 type SameKeys<A, B> = Mutual<keyof A, keyof B>;
 type Check<T extends true> = T;
+type AdvisedCheckView = ReturnType<typeof withAdvice<CheckView>>;
 
 export type DocumentMatchesCode = [
-  Check<Mutual<Schemas["CheckView"], CheckView>>,
-  Check<SameKeys<Schemas["CheckView"], CheckView>>,
+  // The API answers the view with the advice added (advice item ids are a string in the document).
+  Check<SameKeys<Schemas["AdvisedCheckView"], AdvisedCheckView>>,
+  Check<SameKeys<Schemas["AdvisedCheckView"]["servers"][number], AdvisedCheckView["servers"][number]>>,
   Check<SameKeys<Schemas["ServerReport"], CheckView["servers"][number]>>,
   Check<SameKeys<Schemas["CaseResult"], CheckView["servers"][number]["cases"][number]>>,
   Check<Mutual<Schemas["CheckStreamEvent"], CheckStreamEvent>>,

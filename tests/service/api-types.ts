@@ -527,8 +527,36 @@ export interface components {
             port: number;
             cases: components["schemas"]["CaseResult"][];
         };
-        /** @description A check: its state, and its report as far as it is known (the CLI's --json fields). */
-        CheckView: {
+        /** @description How to fix it on the detected software: ordered steps, setting names and commands exact. */
+        AdviceFix: {
+            software: string;
+            steps: string[];
+            docs?: string;
+        };
+        AdviceItem: {
+            /** @description Stable kebab-case id, e.g. open-relay, relay-address-tricks, auth-before-tls. */
+            id: string;
+            /** @enum {string} */
+            severity: "critical" | "warning" | "info";
+            title: string;
+            detail: string;
+            fix?: components["schemas"]["AdviceFix"];
+            caseIds?: string[];
+        };
+        /** @description What the server appears to run and what to do, most severe first. */
+        Advice: {
+            software: {
+                /** @enum {string} */
+                name: "postfix" | "exim" | "sendmail" | "exchange" | "microsoft-365" | "opensmtpd" | "haraka" | "qmail" | "google" | "hmailserver" | "mailenable";
+                displayName: string;
+                /** @enum {string} */
+                confidence: "high" | "medium" | "low";
+                evidence: string[];
+            } | null;
+            items: components["schemas"]["AdviceItem"][];
+        };
+        /** @description A check as the API answers it: CheckView plus each server's advice and summary, and the check's summary. */
+        AdvisedCheckView: {
             /** @description 128 random bits, base64url. */
             id: string;
             status: components["schemas"]["CheckStatus"];
@@ -549,8 +577,78 @@ export interface components {
             reason: string | null;
             durationMs: number | null;
             resolution: components["schemas"]["ResolutionInfo"] | null;
-            servers: components["schemas"]["ServerReport"][];
+            servers: {
+                host: string;
+                ip: string;
+                /** @enum {number} */
+                family: 4 | 6;
+                port: number;
+                mxPreference: number | null;
+                ptr: string[];
+                ptrMatches: boolean | null;
+                names?: components["schemas"]["ServerNameFacts"];
+                dnsbl?: components["schemas"]["ServerBlocklists"];
+                status: components["schemas"]["ConnectionStatus"];
+                statusDetail: string | null;
+                verdict: components["schemas"]["Verdict"];
+                reason: string;
+                banner: string | null;
+                greetingCode: number | null;
+                ehloName: string | null;
+                usedHelo: boolean;
+                extensions: string[];
+                pipelining: boolean;
+                size: number | null;
+                auth: {
+                    mechanisms: string[];
+                    offeredBeforeTls: boolean;
+                };
+                starttls: {
+                    offered: boolean;
+                    required: boolean;
+                };
+                tls: components["schemas"]["TlsInfo"] | null;
+                baseline: {
+                    sender: string | null;
+                    senderAccepted: boolean;
+                    ownDomain: string | null;
+                    catchAll: {
+                        [key: string]: boolean | null;
+                    };
+                };
+                findings: components["schemas"]["Finding"][];
+                timings: {
+                    connectMs: number | null;
+                    greetingMs: number | null;
+                    ehloMs: number | null;
+                    tlsMs: number | null;
+                    totalMs: number;
+                };
+                sessions: {
+                    id: number;
+                    status: components["schemas"]["ConnectionStatus"];
+                    tls: boolean;
+                    startedMs: number;
+                    endedMs: number;
+                    caseIds: string[];
+                    detail: string | null;
+                }[];
+                transcriptTruncated: boolean;
+                /** @description Set when the server refused new connections with 421 and the probe had to pace itself. */
+                rateLimit?: {
+                    allowed: number;
+                    periodMs: number | null;
+                    waitedMs: number;
+                    casesNotRun: number;
+                };
+                cases: components["schemas"]["CaseResult"][];
+                transcript: components["schemas"]["TranscriptLine"][];
+                advice: components["schemas"]["Advice"];
+                summary: string;
+            }[];
             pending?: components["schemas"]["PendingServer"][];
+            /** @description The verdict in words; null until there is one. */
+            summary: string | null;
         };
         CheckHistoryItem: {
             /** @description 128 random bits, base64url. */
@@ -1018,7 +1116,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CheckView"];
+                    "application/json": components["schemas"]["AdvisedCheckView"];
                 };
             };
             /** @description Check created and queued. */
@@ -1033,7 +1131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CheckView"];
+                    "application/json": components["schemas"]["AdvisedCheckView"];
                 };
             };
             /** @description Malformed request (`bad_request`) or a target that is invalid (`invalid_target`) or refused (`target_refused`). */
@@ -1129,7 +1227,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CheckView"];
+                    "application/json": components["schemas"]["AdvisedCheckView"];
                 };
             };
             /** @description The Authorization header has a malformed, unknown or revoked API key (`invalid_api_key`). */

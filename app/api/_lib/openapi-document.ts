@@ -325,8 +325,8 @@ export const openApiDocument = {
         summary: "Create a check (or reuse a recent one of the same target).",
         requestBody: { required: true, content: { "application/json": { schema: ref("CreateCheckRequest") } } },
         responses: {
-          "202": { description: "Check created and queued.", headers: rateLimitHeaders, content: { "application/json": { schema: ref("CheckView") } } },
-          "200": { description: "A recent check of the same target was reused (`reused: true`).", content: { "application/json": { schema: ref("CheckView") } } },
+          "202": { description: "Check created and queued.", headers: rateLimitHeaders, content: { "application/json": { schema: ref("AdvisedCheckView") } } },
+          "200": { description: "A recent check of the same target was reused (`reused: true`).", content: { "application/json": { schema: ref("AdvisedCheckView") } } },
           "400": errorResponse("Malformed request (`bad_request`) or a target that is invalid (`invalid_target`) or refused (`target_refused`)."),
           "413": errorResponse("Request body too large (`payload_too_large`)."),
           "415": errorResponse("The body is not sent as `Content-Type: application/json` (`unsupported_media_type`)."),
@@ -352,7 +352,7 @@ export const openApiDocument = {
         summary: "A check with its report so far.",
         parameters: [idParam],
         responses: {
-          "200": { description: "The check.", content: { "application/json": { schema: ref("CheckView") } } },
+          "200": { description: "The check.", content: { "application/json": { schema: ref("AdvisedCheckView") } } },
           "404": errorResponse("No such check (`not_found`)."),
           ...commonErrors,
         },
