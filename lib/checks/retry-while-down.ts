@@ -4,6 +4,8 @@
  * or the signal aborts. Errors that are not about reaching the database (a missing row, a bad
  * value) are thrown at once: retrying cannot fix them.
  */
+import { pause } from "@/lib/concurrency/server-slots";
+
 export interface RetryOptions {
   /** Give up (throw the last error) once this time (epoch ms) has passed. */
   until: number;
@@ -41,16 +43,4 @@ export async function retryWhileDown<T>(fn: () => Promise<T>, options: RetryOpti
       delay = Math.min(maxDelay, delay * 2);
     }
   }
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

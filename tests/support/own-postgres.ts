@@ -8,7 +8,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs
 import os from "node:os";
 import path from "node:path";
 import { migrateDeploy } from "@/scripts/run-prisma";
-import { freePort } from "./own-redis";
+import { freePort } from "./service";
 
 export interface OwnPostgres {
   url: string;
