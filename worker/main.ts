@@ -9,11 +9,12 @@ import { Worker, UnrecoverableError, type Job } from "bullmq";
 import { getEnv, type Env } from "@/lib/env";
 import { createCheckServices, closeCheckServices } from "@/lib/checks/services";
 import { createRedis } from "@/lib/queue/create-redis";
-import { runCheckJob, purgeExpiredJob, reconcileChecksJob, runMonitorJob, deliverAlertJob, sweepMonitorsJob } from "@/lib/queue/jobs";
+import { runCheckJob, resumeCheckJob, purgeExpiredJob, reconcileChecksJob, runMonitorJob, deliverAlertJob, sweepMonitorsJob } from "@/lib/queue/jobs";
 import { keepSchedulers } from "@/lib/queue/keep-schedulers";
 import { reconcileChecks } from "@/lib/checks/reconcile-checks";
 import { createRunCheckHandler, fail, FAILED_MESSAGE, type ProbeSettings } from "./run-check";
 import { createPurgeExpiredHandler } from "./purge-expired";
+import { createResumeCheckHandler } from "./resume-check";
 import { createServerSlots } from "@/lib/concurrency/server-slots";
 import { createBlocklistCache } from "@/lib/checks/blocklist-cache";
 import type { BlocklistCache } from "@/lib/probe";
@@ -71,6 +72,14 @@ async function main(): Promise<void> {
       }),
       onProbeEvent: (event) => observeCheckEvent(metrics, event),
       // A check a monitor started is compared with the monitor's last one as soon as it ends.
+      onCheckEnded: (checkId) => settleRunsOfCheck(monitorServices, checkId),
+    }),
+    [resumeCheckJob.name]: createResumeCheckHandler({
+      services,
+      // The handlers of each wait reason (re-check, delivery proof) plug in here.
+      handlers: {},
+      runMs: env.CHECK_TIMEOUT_MS,
+      shutdownSignal: shutdown.signal,
       onCheckEnded: (checkId) => settleRunsOfCheck(monitorServices, checkId),
     }),
     [purgeExpiredJob.name]: createPurgeExpiredHandler(services, {

@@ -34,7 +34,7 @@ function Block({ id, title, children }: { id: string; title: string; children: R
  * transcript), then how it was tested, checking again and the target's history.
  */
 export function ReportView({ view, history, advise }: Props) {
-  const live = view.status === "queued" || view.status === "running";
+  const live = view.status === "queued" || view.status === "running" || view.status === "waiting";
   const done = view.status === "done";
   return (
     <div className="space-y-6">

@@ -33,6 +33,7 @@ export function serverVerdictLabel(s: { verdict: Verdict; status: ConnectionStat
 export const STATUS: Record<CheckStatus, string> = {
   queued: "Waiting in the queue",
   running: "Checking now",
+  waiting: "Waiting to check again",
   done: "Finished",
   failed: "The check could not run",
 };

@@ -1,5 +1,5 @@
 import type { CaseResult, ServerReport } from "@/lib/probe/types";
-import type { CheckStatus, CheckStreamEvent, CheckView } from "@/lib/checks/types";
+import type { CheckStatus, CheckStreamEvent, CheckView, CheckWait } from "@/lib/checks/types";
 import { serverKey } from "./format";
 
 /** One server as seen live: known from `resolved`, filled by `case-result`, closed by `server-done`. */
@@ -20,6 +20,8 @@ export interface LiveState {
   servers: LiveServer[];
   finished: boolean;
   error: string | null;
+  /** While the check waits for a follow-up (a re-check, a delivery): what for and until when. */
+  waiting: CheckWait | null;
 }
 
 export function initialLiveState(view: CheckView): LiveState {
@@ -42,6 +44,7 @@ export function initialLiveState(view: CheckView): LiveState {
     ],
     finished: view.status === "done" || view.status === "failed",
     error: view.error?.message ?? null,
+    waiting: view.waiting,
   };
 }
 
@@ -96,11 +99,22 @@ export function applyEvent(state: LiveState, e: CheckStreamEvent): LiveState {
     case "server-done":
       return { ...state, servers: upsert(state.servers, e.server, () => fromKey(e.server), (x) => ({ ...x, report: e.report, cases: e.report.cases, activity: null })) };
     case "done":
-      return { ...state, status: "done", finished: true };
+      return { ...state, status: "done", finished: true, waiting: null };
+    case "waiting": {
+      // The report so far: every server it has is shown as finished until the follow-up runs.
+      let servers = state.servers;
+      for (const r of e.report.servers) {
+        const key = serverKey(r.ip, r.port);
+        servers = upsert(servers, key, () => ({ ...fromKey(key), host: r.host }), (x) => ({ ...x, report: r, cases: r.cases, activity: null }));
+      }
+      return { ...state, status: "waiting", waiting: e.wait, servers };
+    }
+    case "resumed":
+      return { ...state, status: "running", waiting: null };
     case "attempt":
       // A new run: what the lost run showed is void.
-      return { ...state, status: "running", queuePosition: null, servers: [], finished: false, error: null };
+      return { ...state, status: "running", queuePosition: null, servers: [], finished: false, error: null, waiting: null };
   }
 }
 
-export const STREAM_EVENT_TYPES: CheckStreamEvent["type"][] = ["status", "attempt", "resolved", "connected", "reply", "case-result", "server-done", "done", "failed"];
+export const STREAM_EVENT_TYPES: CheckStreamEvent["type"][] = ["status", "attempt", "resolved", "connected", "reply", "case-result", "server-done", "waiting", "resumed", "done", "failed"];

@@ -164,7 +164,7 @@ async function findReusable(
     select: { id: true, status: true, createdAt: true, deadlineAt: true, heartbeatAt: true },
   });
   if (!latest) return null;
-  if (latest.status === "queued" || latest.status === "running") return { open: latest };
+  if (latest.status === "queued" || latest.status === "running" || latest.status === "waiting") return { open: latest };
   const age = Date.now() - latest.createdAt.getTime();
   if (age >= settings.reuseWindowMs) return null;
   if (fresh && age >= settings.freshCooldownMs) return null;
@@ -179,6 +179,9 @@ async function isAlive(services: CheckServices, check: OpenCheck, now: number): 
   if (check.deadlineAt && check.deadlineAt.getTime() <= now) return false;
   if (now - check.createdAt.getTime() < services.settings.reconcileGraceMs) return true;
   if (check.status === "running" && check.heartbeatAt && now - check.heartbeatAt.getTime() < HEARTBEAT_STALE_MS) return true;
+  // Waiting for its follow-up (a re-check, a delivery): alive until its deadline; the reconciler
+  // re-adds a lost follow-up job.
+  if (check.status === "waiting") return true;
   const job = await services.queue.getJob(check.id);
   if (!job) return false;
   const state = await job.getState();

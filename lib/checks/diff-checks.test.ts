@@ -78,6 +78,7 @@ function view(id: string, verdict: Verdict, servers: ServerReport[]): CheckView 
   return {
     id,
     status: "done",
+    waiting: null,
     createdAt: "2026-12-01T10:00:00.000Z",
     startedAt: null,
     finishedAt: "2026-12-01T10:00:01.000Z",

@@ -10,6 +10,10 @@
  * 3. ends it `failed` (code `internal`) when its job failed for good but the failure was never
  *    written, or when it has used up its runs.
  *
+ * A `waiting` check (lib/checks/wait-check.ts) has a report already: past its deadline it is
+ * finished `done` with that report (the follow-up never came; nothing is lost by ending it), and
+ * a follow-up job that vanished is scheduled again.
+ *
  * Every write goes through recordCheckEvents, so viewers see the terminal event live and a check
  * that finished meanwhile is never touched (its terminal event is final).
  */
@@ -17,7 +21,10 @@ import type { Job } from "bullmq";
 import { enqueueCheck } from "@/lib/queue/create-check-queue";
 import type { CheckServices } from "./services";
 import { recordCheckEvent } from "./record-check-event";
+import { checkWaitSchema } from "./report-schema";
+import { parseStored } from "./parse-stored";
 import type { CheckFailureCode } from "./types";
+import { finishWithStoredReport, resumeJobId, scheduleResume } from "./wait-check";
 
 /** Runs a check may start (the first and re-runs after lost workers) before it is failed. */
 export const MAX_ATTEMPTS = 3;
@@ -33,6 +40,9 @@ export interface ReconcileResult {
   timedOut: number;
   requeued: number;
   failed: number;
+  /** Waiting checks finished with their report (past the deadline) or whose follow-up was re-added. */
+  waitsFinished: number;
+  waitsRescheduled: number;
 }
 
 export interface ReconcileOptions {
@@ -47,15 +57,19 @@ export async function reconcileChecks(
   const { db, queue, settings, log } = services;
   const now = options.now ?? new Date();
   const staleBefore = now.getTime() - (options.heartbeatStaleMs ?? HEARTBEAT_STALE_MS);
-  const result: ReconcileResult = { timedOut: 0, requeued: 0, failed: 0 };
+  const result: ReconcileResult = { timedOut: 0, requeued: 0, failed: 0, waitsFinished: 0, waitsRescheduled: 0 };
   const open = await db.check.findMany({
-    where: { status: { in: ["queued", "running"] } },
+    where: { status: { in: ["queued", "running", "waiting"] } },
     orderBy: { createdAt: "asc" },
     take: BATCH,
-    select: { id: true, status: true, createdAt: true, deadlineAt: true, heartbeatAt: true, attempt: true },
+    select: { id: true, status: true, createdAt: true, deadlineAt: true, heartbeatAt: true, attempt: true, waiting: true },
   });
   for (const check of open) {
     const checkLog = log.child({ checkId: check.id });
+    if (check.status === "waiting") {
+      await reconcileWait(services, check, now, result);
+      continue;
+    }
     const end = async (code: CheckFailureCode, message: string) => {
       const seq = await recordCheckEvent(services, check.id, { type: "failed", t: 0, error: { code, message } });
       if (seq !== null) checkLog.warn({ code, status: check.status, attempt: check.attempt }, "reconciler ended the check");
@@ -88,8 +102,37 @@ export async function reconcileChecks(
     result.requeued++;
     checkLog.warn({ status: check.status, jobState: state, attempt: check.attempt }, "reconciler re-enqueued a check whose job was lost");
   }
-  if (result.timedOut || result.requeued || result.failed) log.info(result, "reconciled checks");
+  if (Object.values(result).some((n) => n > 0)) log.info(result, "reconciled checks");
   return result;
+}
+
+async function reconcileWait(
+  services: Pick<CheckServices, "db" | "redis" | "settings" | "log" | "queue">,
+  check: { id: string; deadlineAt: Date | null; waiting: unknown },
+  now: Date,
+  result: ReconcileResult,
+): Promise<void> {
+  const checkLog = services.log.child({ checkId: check.id });
+  const wait = check.waiting ? parseStored(checkWaitSchema, check.waiting, { checkId: check.id, what: "checks.waiting" }) : null;
+  if (!wait || (check.deadlineAt && check.deadlineAt <= now)) {
+    if (await finishWithStoredReport(services, check.id)) {
+      result.waitsFinished++;
+      checkLog.warn({ wait }, "reconciler finished a waiting check whose follow-up never came, with the report it has");
+    }
+    return;
+  }
+  const job = await services.queue.getJob(resumeJobId(check.id, wait.reason, wait.round));
+  const state = job ? await job.getState() : "missing";
+  if (state !== "missing" && state !== "unknown" && state !== "completed" && state !== "failed") return;
+  if (state === "completed" || state === "failed") {
+    // It ran without moving the check on (its writes were lost): finish with what there is.
+    if (await finishWithStoredReport(services, check.id)) result.waitsFinished++;
+    await removeJob(job);
+    return;
+  }
+  await scheduleResume(services.queue, check.id, wait, now.getTime());
+  result.waitsRescheduled++;
+  checkLog.warn({ wait }, "reconciler re-scheduled the follow-up of a waiting check");
 }
 
 async function removeJob(job: Job | undefined | null): Promise<void> {

@@ -9,8 +9,8 @@
  * worker that lost its job to the reconciler, a retried write) are dropped, so a check has
  * exactly one terminal event.
  */
-import type { Prisma } from "@/lib/generated/prisma/client";
-import type { CaseResult, ProbeEvent, ServerReport } from "@/lib/probe/types";
+import { Prisma } from "@/lib/generated/prisma/client";
+import type { CaseResult, CheckReport, ProbeEvent, ServerReport } from "@/lib/probe/types";
 import type { Db } from "@/lib/db/create-db";
 import type { Logger } from "@/lib/logger";
 import { appendToStream, checkStreamKey } from "@/lib/events/check-stream";
@@ -54,6 +54,9 @@ export async function recordCheckEvents(services: RecordServices, checkId: strin
 }
 
 export const isTerminalStatus = (status: string): boolean => status === "done" || status === "failed";
+
+/** How long after its `until` a waiting check may stay unresumed before the reconciler finishes it. */
+export const RESUME_GRACE_MS = 5 * 60_000;
 
 /**
  * Stores events in one transaction that holds the check's row lock: numbers them after the
@@ -106,39 +109,60 @@ async function applyEvent(tx: Tx, checkId: string, event: CheckStreamEvent, seq:
     case "server-done":
       await finishServer(tx, checkId, event.server, event.report);
       return;
-    case "done": {
-      const r = event.report;
+    case "done":
+      await tx.check.update({
+        where: { id: checkId },
+        data: { status: "done", finishedAt: new Date(), waiting: Prisma.DbNull, ...reportColumns(event.report) },
+      });
+      await finishUnannouncedServers(tx, checkId, event.report);
+      return;
+    case "waiting":
+      // A report that is not final yet: stored as `done` stores it, the check left open.
       await tx.check.update({
         where: { id: checkId },
         data: {
-          status: "done",
-          finishedAt: new Date(),
-          verdict: r.verdict,
-          reason: r.reason,
-          durationMs: Math.round(r.durationMs),
-          probeStartedAt: r.startedAt,
-          probeFinishedAt: r.finishedAt,
-          options: json(r.options),
-          resolution: json(r.resolution),
-          schemaVersion: r.schemaVersion,
+          status: "waiting",
+          waiting: json(event.wait),
+          deadlineAt: new Date(Date.parse(event.wait.until) + RESUME_GRACE_MS),
+          ...reportColumns(event.report),
         },
       });
-      // Servers the engine never announced with a server-done still belong in the report.
-      const finished = await tx.checkServer.findMany({ where: { checkId, finishedAt: { not: null } }, select: { key: true } });
-      const done = new Set(finished.map((f) => f.key));
-      for (const [i, s] of r.servers.entries()) {
-        if (!done.has(serverKeyOf(s))) await finishServer(tx, checkId, serverKeyOf(s), s, i);
-      }
+      await finishUnannouncedServers(tx, checkId, event.report);
       return;
-    }
+    case "resumed":
+      await tx.check.update({ where: { id: checkId }, data: { status: "running", waiting: Prisma.DbNull, heartbeatAt: new Date() } });
+      return;
     case "failed":
       await tx.check.update({
         where: { id: checkId },
-        data: { status: "failed", finishedAt: new Date(), errorCode: event.error.code, errorMessage: event.error.message },
+        data: { status: "failed", finishedAt: new Date(), waiting: Prisma.DbNull, errorCode: event.error.code, errorMessage: event.error.message },
       });
       return;
     default:
       return; // connected, reply: only the event itself is kept
+  }
+}
+
+/** The check row's columns of a (final or interim) report. */
+function reportColumns(r: CheckReport) {
+  return {
+    verdict: r.verdict,
+    reason: r.reason,
+    durationMs: Math.round(r.durationMs),
+    probeStartedAt: r.startedAt,
+    probeFinishedAt: r.finishedAt,
+    options: json(r.options),
+    resolution: json(r.resolution),
+    schemaVersion: r.schemaVersion,
+  };
+}
+
+/** Servers the engine never announced with a server-done still belong in the report. */
+async function finishUnannouncedServers(tx: Tx, checkId: string, r: CheckReport): Promise<void> {
+  const finished = await tx.checkServer.findMany({ where: { checkId, finishedAt: { not: null } }, select: { key: true } });
+  const done = new Set(finished.map((f) => f.key));
+  for (const [i, s] of r.servers.entries()) {
+    if (!done.has(serverKeyOf(s))) await finishServer(tx, checkId, serverKeyOf(s), s, i);
   }
 }
 

@@ -35,7 +35,7 @@ import {
   type TlsInfo,
   type TranscriptLine,
 } from "@/lib/probe/types";
-import { CHECK_FAILURE_CODES, CHECK_STATUSES, type CheckFailure, type CheckHistoryItem, type CheckLinks, type CheckStreamEvent, type CheckView, type PendingServer } from "./types";
+import { CHECK_FAILURE_CODES, CHECK_STATUSES, WAIT_REASONS, type CheckFailure, type CheckHistoryItem, type CheckLinks, type CheckStreamEvent, type CheckView, type CheckWait, type PendingServer } from "./types";
 
 /** The schemas that have a name of their own in the OpenAPI document, in order of definition. */
 export const namedSchemas = new Map<string, z.ZodType>();
@@ -286,6 +286,20 @@ const checkIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/).meta({ description
 /** Written by `Date.toISOString()`, never parsed from outside: a format for the document's readers. */
 const isoTime = () => z.string().meta({ format: "date-time" });
 
+export const waitReasonSchema = named("WaitReason", z.enum(WAIT_REASONS));
+
+export const checkWaitSchema = named(
+  "CheckWait",
+  z.object({
+    reason: waitReasonSchema,
+    until: isoTime().meta({ description: "When the follow-up is due (the re-check runs, the delivery wait ends)." }),
+    round: int().min(1),
+    servers: strings().meta({ description: "Keys (ip:port) of the servers concerned." }),
+    message: z.string(),
+  }),
+  "Why a check is waiting (status `waiting`: it has a report, but its verdict may still change) and until when.",
+);
+
 /** A check as the service holds it; the API answers it with the advice added (AdvisedCheckView). */
 export const checkViewSchema = described(
   z.object({
@@ -299,6 +313,7 @@ export const checkViewSchema = described(
     url: z.string(),
     links: checkLinksSchema,
     reused: z.boolean().optional(),
+    waiting: checkWaitSchema.nullable(),
     schemaVersion: int(),
     target: normalizedTargetSchema,
     options: reportOptionsSchema.nullable(),
@@ -386,6 +401,8 @@ const serviceEventSchemas = {
   status: z.object({ type: z.literal("status"), t: z.number(), status: checkStatusSchema }),
   failed: z.object({ type: z.literal("failed"), t: z.number(), error: checkFailureSchema }),
   attempt: z.object({ type: z.literal("attempt"), t: z.number(), attempt: z.number().int().min(1), reason: z.string() }),
+  waiting: z.object({ type: z.literal("waiting"), t: z.number(), wait: checkWaitSchema, report: checkReportSchema }),
+  resumed: z.object({ type: z.literal("resumed"), t: z.number(), reason: waitReasonSchema, round: int().min(1) }),
 };
 
 export const checkStreamEventSchema = named(
@@ -394,6 +411,8 @@ export const checkStreamEventSchema = named(
     serviceEventSchemas.status,
     serviceEventSchemas.failed,
     serviceEventSchemas.attempt,
+    serviceEventSchemas.waiting,
+    serviceEventSchemas.resumed,
     probeEventSchemas.resolved,
     probeEventSchemas.connected,
     probeEventSchemas.reply,
@@ -406,12 +425,15 @@ export const checkStreamEventSchema = named(
 
 /**
  * An event as `check_events.data` keeps it: `server-done` and `done` without their reports, which
- * the report rows hold (lib/checks/record-check-event.ts); every other event whole.
+ * the report rows hold (lib/checks/record-check-event.ts); every other event whole (a `waiting`
+ * keeps its report: the rows move on when the follow-up runs, and waits are rare).
  */
 export const storedEventSchema = z.discriminatedUnion("type", [
   serviceEventSchemas.status,
   serviceEventSchemas.failed,
   serviceEventSchemas.attempt,
+  serviceEventSchemas.waiting,
+  serviceEventSchemas.resumed,
   probeEventSchemas.resolved,
   probeEventSchemas.connected,
   probeEventSchemas.reply,
@@ -441,6 +463,7 @@ export type SchemaMatchesTypes = [
   Check<SameType<z.infer<typeof checkFailureSchema>, CheckFailure>>,
   Check<SameType<z.infer<typeof checkLinksSchema>, CheckLinks>>,
   Check<SameType<z.infer<typeof pendingServerSchema>, PendingServer>>,
+  Check<SameType<z.infer<typeof checkWaitSchema>, CheckWait>>,
   Check<SameType<z.infer<typeof checkViewSchema>, CheckView>>,
   Check<SameType<z.infer<typeof checkHistoryItemSchema>, CheckHistoryItem>>,
   Check<SameType<z.infer<typeof checkStreamEventSchema>, CheckStreamEvent>>,

@@ -5,8 +5,35 @@
  */
 import type { CaseResult, CheckReport, ProbeEvent, ResolutionInfo, ServerReport, Verdict, NormalizedTarget } from "@/lib/probe/types";
 
-export const CHECK_STATUSES = ["queued", "running", "done", "failed"] as const;
+/**
+ * A check's lifecycle: queued → running → done | failed, with `waiting` between runs: the probe
+ * has a report (stored, shown, its verdict may still change) and a follow-up is due at a set time
+ * (a re-check of cases that got a temporary refusal, the end of a wait for a proof delivery).
+ * Only `done` and `failed` are final.
+ */
+export const CHECK_STATUSES = ["queued", "running", "waiting", "done", "failed"] as const;
 export type CheckStatus = (typeof CHECK_STATUSES)[number];
+
+/**
+ * What a waiting check waits for:
+ * - "recheck": the cases that got a temporary refusal (greylisting) run again at `until`;
+ * - "delivery": the proof message sent to relaycheck's sink may arrive until `until`.
+ */
+export const WAIT_REASONS = ["recheck", "delivery"] as const;
+export type WaitReason = (typeof WAIT_REASONS)[number];
+
+/** A check between runs (status `waiting`): why, until when, and what is next. */
+export interface CheckWait {
+  reason: WaitReason;
+  /** ISO time the follow-up is due (the `resume-check` job runs then). */
+  until: string;
+  /** 1-based: the first wait of this reason is round 1 (a re-check after 6 min, the next after 16…). */
+  round: number;
+  /** The server keys concerned. */
+  servers: string[];
+  /** For people, e.g. "Re-checking at 12:41 UTC: 3 cases got a temporary refusal (greylisting)." */
+  message: string;
+}
 
 /**
  * Why a check failed: the service's fault, never the target's (a failing target is a verdict).
@@ -53,6 +80,8 @@ export interface CheckView {
   links: CheckLinks;
   /** True when this view was reused for a recent check of the same target. */
   reused?: boolean;
+  /** While `status` is "waiting": what for and until when; else null. */
+  waiting: CheckWait | null;
 
   // The report, as far as it is known (same fields as the CLI's --json).
   schemaVersion: number;
@@ -88,7 +117,14 @@ export type CheckStreamEvent =
    * A new run of the check begins (its earlier run was lost with its worker): what viewers saw
    * of the earlier run is void; the events after this one are the new run's.
    */
-  | { type: "attempt"; t: number; attempt: number; reason: string };
+  | { type: "attempt"; t: number; attempt: number; reason: string }
+  /**
+   * The check has a report (stored, as a `done` would store it) but is not final: a follow-up is
+   * due at `wait.until`. The status becomes "waiting"; viewers keep their stream open.
+   */
+  | { type: "waiting"; t: number; wait: CheckWait; report: CheckReport }
+  /** The follow-up of a wait starts: the status is "running" again; a `waiting` or `done` follows. */
+  | { type: "resumed"; t: number; reason: WaitReason; round: number };
 
 export interface CheckHistoryItem {
   id: string;

@@ -4,10 +4,22 @@
  */
 import { z } from "zod";
 import { CHECK_ID_PATTERN } from "@/lib/checks/check-id";
+import { WAIT_REASONS } from "@/lib/checks/types";
 
 export const runCheckJob = {
   name: "run-check",
   payload: z.object({ checkId: z.string().regex(CHECK_ID_PATTERN) }).strict(),
+} as const;
+
+/**
+ * Delayed: the follow-up of a waiting check (lib/checks/wait-check.ts), due at the wait's `until`;
+ * job id `resume-<reason>-<round>-<checkId>`.
+ */
+export const resumeCheckJob = {
+  name: "resume-check",
+  payload: z
+    .object({ checkId: z.string().regex(CHECK_ID_PATTERN), reason: z.enum(WAIT_REASONS), round: z.number().int().min(1).max(100) })
+    .strict(),
 } as const;
 
 /** Periodic: forgets client IP hashes after the rate-limit window, deletes old transcripts. */
@@ -49,8 +61,10 @@ export const sweepMonitorsJob = {
 } as const;
 
 export type RunCheckPayload = z.infer<typeof runCheckJob.payload>;
+export type ResumeCheckPayload = z.infer<typeof resumeCheckJob.payload>;
 export type JobName =
   | typeof runCheckJob.name
+  | typeof resumeCheckJob.name
   | typeof purgeExpiredJob.name
   | typeof reconcileChecksJob.name
   | typeof runMonitorJob.name

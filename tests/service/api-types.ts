@@ -264,7 +264,7 @@ export interface components {
          */
         ConnectionStatus: "ok" | "refused" | "connect-timeout" | "unreachable" | "reset" | "closed" | "timeout" | "greeting-rejected" | "service-unavailable" | "tls-failed" | "protocol-error" | "policy-refused" | "rate-limited" | "aborted";
         /** @enum {string} */
-        CheckStatus: "queued" | "running" | "done" | "failed";
+        CheckStatus: "queued" | "running" | "waiting" | "done" | "failed";
         NormalizedTarget: {
             input: string;
             /** @enum {string} */
@@ -527,6 +527,21 @@ export interface components {
             port: number;
             cases: components["schemas"]["CaseResult"][];
         };
+        /** @enum {string} */
+        WaitReason: "recheck" | "delivery";
+        /** @description Why a check is waiting (status `waiting`: it has a report, but its verdict may still change) and until when. */
+        CheckWait: {
+            reason: components["schemas"]["WaitReason"];
+            /**
+             * Format: date-time
+             * @description When the follow-up is due (the re-check runs, the delivery wait ends).
+             */
+            until: string;
+            round: number;
+            /** @description Keys (ip:port) of the servers concerned. */
+            servers: string[];
+            message: string;
+        };
         /** @description How to fix it on the detected software: ordered steps, setting names and commands exact. */
         AdviceFix: {
             software: string;
@@ -570,6 +585,7 @@ export interface components {
             url: string;
             links: components["schemas"]["CheckLinks"];
             reused?: boolean;
+            waiting: components["schemas"]["CheckWait"] | null;
             schemaVersion: number;
             target: components["schemas"]["NormalizedTarget"];
             options: components["schemas"]["ReportOptions"] | null;
@@ -677,6 +693,18 @@ export interface components {
             t: number;
             attempt: number;
             reason: string;
+        } | {
+            /** @constant */
+            type: "waiting";
+            t: number;
+            wait: components["schemas"]["CheckWait"];
+            report: components["schemas"]["CheckReport"];
+        } | {
+            /** @constant */
+            type: "resumed";
+            t: number;
+            reason: components["schemas"]["WaitReason"];
+            round: number;
         } | {
             /** @constant */
             type: "resolved";
