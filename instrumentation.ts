@@ -4,6 +4,9 @@
  * schedulers in Redis, the monitors' among them (the web re-creates them too, so a wiped Redis
  * gets them back even while no worker restarts: lib/queue/keep-schedulers.ts).
  *
+ * It also installs the node-level handler of live event streams that scripts/serve-web.mjs
+ * uses instead of the Next route (app/api/_lib/serve-events-node.ts: far less memory per viewer).
+ *
  * The schedulers get a queue and connection of their own: this file is bundled apart from the
  * route handlers, and sharing their services object from here would mix two copies of our
  * modules (an AppError from one would not be an AppError to the other).
@@ -19,6 +22,8 @@ export async function register(): Promise<void> {
     const { createDb } = await import("@/lib/db/create-db");
     const { monitorSchedulersKeeper } = await import("@/lib/monitors/keep-monitor-schedulers");
     const log = createLogger({ level: env.LOG_LEVEL, name: "web" });
+    const { serveCheckEventsNode } = await import("@/app/api/_lib/serve-events-node");
+    (globalThis as typeof globalThis & { __relaycheckServeEvents?: unknown }).__relaycheckServeEvents = serveCheckEventsNode;
     const redis = createRedis({ url: env.REDIS_URL, role: "request", name: "relaycheck-web-schedulers", commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, log });
     // The monitors' schedulers are re-created from PostgreSQL (a small pool of its own).
     const db = createDb({ url: env.DATABASE_URL, maxConnections: 2 });

@@ -6,7 +6,10 @@
  * connections of the web process, and whether every viewer got every event exactly once.
  * Loopback only; bounded in viewers (≤ 5000) and time. Run by hand, not by tests:
  *
- *   npx tsx bench/sse-fan-out.ts [--viewers 1000|5000] [--rate 20] [--seconds 20]
+ *   npx tsx bench/sse-fan-out.ts [--viewers 1000|5000] [--rate 20] [--seconds 20] [--via node|next]
+ *
+ * `--via next` serves the streams through the Next route (as before the web server wrote them
+ * itself, app/api/_lib/serve-events-node.ts): run both to compare memory and latency.
  *
  * BENCH_WEB_NODE_OPTIONS passes Node options to the web process (e.g. a `--require` that
  * profiles it). On a machine shared with other work, read the latencies with the load average
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     viewers: { type: "string", default: "1000" },
     rate: { type: "string", default: "20" },
     seconds: { type: "string", default: "20" },
+    via: { type: "string", default: "node" },
     // Internal: the viewers' child process.
     role: { type: "string", default: "main" },
     url: { type: "string" },
@@ -196,7 +200,7 @@ async function main(): Promise<void> {
   process.env.RELAYCHECK_TEST_DATABASE_URL = url.toString();
   process.env.RELAYCHECK_TEST_REDIS_URL = prepared.redisUrl;
 
-  const service = await startService({ worker: false, env: { LOG_LEVEL: "warn", SSE_MAX_LIFETIME_SECONDS: "3600", RATE_LIMIT_READS_PER_MINUTE: "1000000", ...(process.env.BENCH_WEB_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WEB_NODE_OPTIONS } : {}) } });
+  const service = await startService({ worker: false, env: { LOG_LEVEL: "warn", SSE_MAX_LIFETIME_SECONDS: "3600", RATE_LIMIT_READS_PER_MINUTE: "1000000", ...(values.via === "next" ? { RELAYCHECK_SSE_VIA_NEXT: "1" } : {}), ...(process.env.BENCH_WEB_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WEB_NODE_OPTIONS } : {}) } });
   const writer = createCheckServices(parseEnv(service.env), "bench-writer");
   const redis = new Redis(prepared.redisUrl, { maxRetriesPerRequest: 1 });
   try {
@@ -260,7 +264,7 @@ async function main(): Promise<void> {
 
     const counts = result.histogram;
     const deliveries = counts.reduce((a, b) => a + b, 0);
-    console.log(`${viewers} viewers of one check, ${total} events at ${rate}/s over ${seconds} s (web process pid ${pid}, this machine: ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores)`);
+    console.log(`${viewers} viewers of one check (streams written by ${values.via === "next" ? "the Next route" : "the web server itself"}), ${total} events at ${rate}/s over ${seconds} s (web process pid ${pid}, this machine: ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores)`);
     console.log(`  connected                 ${connected} of ${viewers} in ${(connectMs / 1000).toFixed(1)} s (statuses: ${statuses.map(([s, c]) => `${s}×${c}`).join(", ")})`);
     console.log(`  Redis reader connections  ${readers} (web process)`);
     console.log(`  delivery latency          p50 ${quantile(counts, 0.5)} ms   p99 ${quantile(counts, 0.99)} ms   max ${counts.length - 1} ms   (${deliveries} deliveries, 1 ms buckets)`);

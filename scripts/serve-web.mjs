@@ -7,6 +7,10 @@
  *   x-relaycheck-forwarded-for  the X-Forwarded-For it received (absent if none);
  * lib/security/client-ip.ts then trusts X-Forwarded-For only as far as TRUST_PROXY says.
  *
+ * Live event streams (GET /api/v1/checks/<id>/events) are written by a node-level handler that
+ * instrumentation.ts installs (app/api/_lib/serve-events-node.ts), not by the Next route: the
+ * same stream for a fraction of the memory per open connection.
+ *
  * Usage: node scripts/serve-web.mjs [dir]   (dir: the app, or a standalone build folder;
  * default: the working directory). HOST and PORT choose the address (default 127.0.0.1:3000).
  */
@@ -30,6 +34,12 @@ const { default: next } = await import(path.join(dir, "node_modules", "next", "d
 const app = next({ dev: false, dir, hostname, port, conf, customServer: true });
 await app.prepare();
 const handle = app.getRequestHandler();
+/**
+ * Installed by instrumentation.ts once Next has loaded it (during prepare).
+ * RELAYCHECK_SSE_VIA_NEXT=1 leaves the streams to the Next route (bench/sse-fan-out.ts compares).
+ */
+const serveEvents = () => (process.env.RELAYCHECK_SSE_VIA_NEXT === "1" ? undefined : globalThis.__relaycheckServeEvents);
+const EVENTS_PATH = /^\/api\/v1\/checks\/([^/?#]+)\/events(?:[?#]|$)/;
 
 const server = http.createServer((req, res) => {
   const forwarded = req.headers["x-forwarded-for"];
@@ -37,6 +47,22 @@ const server = http.createServer((req, res) => {
   delete req.headers["x-relaycheck-forwarded-for"];
   req.headers["x-relaycheck-peer"] = req.socket.remoteAddress ?? "";
   if (forwarded) req.headers["x-relaycheck-forwarded-for"] = Array.isArray(forwarded) ? forwarded.join(", ") : forwarded;
+  const events = req.method === "GET" ? EVENTS_PATH.exec(req.url ?? "") : null;
+  const sse = events ? serveEvents() : undefined;
+  if (events && sse) {
+    let id = events[1];
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      // Not a check id either way: the handler answers 404.
+    }
+    sse(req, res, id).catch((err) => {
+      console.error(err);
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end('{"error":{"code":"internal","message":"Internal server error."}}');
+    });
+    return;
+  }
   handle(req, res).catch((err) => {
     console.error(err);
     if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });

@@ -126,7 +126,9 @@ beforeAll(async () => {
   for (const host of [CROWD_PROXY, HELD_PROXY, POLL_PROXY]) proxies.push(await startGatedProxy({ host, port: 25, upstream: { host: FAKE, port: 25 } }));
   [withWorker, noWorker] = await Promise.all([
     startService({ env: { SSE_STATUS_POLL_MS: "300", PROBE_GREETING_TIMEOUT_MS: "120000" } }),
-    startService({ worker: false, env: { SSE_MAX_LIFETIME_SECONDS: "2", SSE_MAX_STREAMS: "4" } }),
+    // This one leaves the streams to the Next route (the fallback under `next start`), so that the
+    // tests below cover both ways a stream is written.
+    startService({ worker: false, env: { SSE_MAX_LIFETIME_SECONDS: "2", SSE_MAX_STREAMS: "4", RELAYCHECK_SSE_VIA_NEXT: "1" } }),
   ]);
 }, 180_000);
 
@@ -226,6 +228,34 @@ describe("live events for many viewers", () => {
     } finally {
       await closeCheckServices(services);
     }
+  });
+});
+
+describe("who writes the stream", () => {
+  it("is the web server itself (not Next's route), with the same security headers as every API answer", async () => {
+    const id = await createCheck(noWorker, "127.0.0.187");
+    const services = testServices(noWorker);
+    try {
+      await recordCheckEvents(services, id, [{ type: "failed", t: 0, error: { code: "internal", message: "the end" } }]);
+    } finally {
+      await closeCheckServices(services);
+    }
+    const own = await fetch(`${withWorker.baseUrl}/api/v1/checks/AAAAAAAAAAAAAAAAAAAAAA/events`, { headers: newClient() });
+    const viaNext = await fetch(`${noWorker.baseUrl}/api/v1/checks/${id}/events`, { headers: newClient() });
+    expect(own.status).toBe(404);
+    expect(viaNext.status).toBe(200);
+    for (const res of [own, viaNext]) {
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    }
+    // Next's route answers vary on its router headers; the web server's own handler does not.
+    expect(own.headers.get("vary")).toBeNull();
+    expect(viaNext.headers.get("vary")).toMatch(/rsc/i);
+    await viaNext.body?.cancel();
+    const read = await readEvents(`${noWorker.baseUrl}/api/v1/checks/${id}/events`, { headers: newClient() });
+    expect(read.events.map((e) => e.type)).toEqual(["status", "failed"]);
+    expect(read.closedByServer).toBe(true);
   });
 });
 
