@@ -71,7 +71,7 @@ describe("packed CLI (npm run pack:cli, installed from the tarball)", () => {
 
   it("holds the bundle and its manifest only, and installs no dependency", async () => {
     const { stdout } = await run("tar", ["-tzf", tarball]);
-    expect(stdout.trim().split("\n").sort()).toEqual(["package/package.json", "package/relaycheck.mjs"]);
+    expect(stdout.trim().split("\n").sort()).toEqual(["package/package.json", "package/relaycheck-main.mjs", "package/relaycheck.mjs"]);
     const installed = (await readdir(path.join(tmp, "app", "node_modules"))).filter((d) => !d.startsWith("."));
     expect(installed).toEqual(["relaycheck"]);
   });
