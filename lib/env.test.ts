@@ -26,6 +26,15 @@ describe("parseEnv", () => {
     expect(parseEnv({ ...base, RATE_LIMIT_IPV6_PREFIX: value }).RATE_LIMIT_IPV6_PREFIX).toBe(bits);
   });
 
+  it("reads REDIS_CLUSTER_NODES as seed nodes, and refuses a bad one by name", () => {
+    expect(parseEnv(base).REDIS_CLUSTER_NODES).toEqual([]);
+    const env = parseEnv({ ...base, REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001 redis://:secret@10.0.0.3:7002" });
+    expect(env.REDIS_CLUSTER_NODES).toEqual(["10.0.0.1:7000", "10.0.0.2:7001", "redis://:secret@10.0.0.3:7002"]);
+    for (const bad of ["10.0.0.1:99999", "http://10.0.0.1:7000", "redis://10.0.0.1:7000/2"]) {
+      expect(() => parseEnv({ ...base, REDIS_CLUSTER_NODES: bad }), bad).toThrow(/REDIS_CLUSTER_NODES: expected host:port/);
+    }
+  });
+
   it("parses lists, numbers and TRUST_PROXY", () => {
     const env = parseEnv({ ...base, RELAYCHECK_EXTRA_PORTS: "2525, 10025", RELAYCHECK_DNS_SERVERS: "127.0.0.1:5353 [::1]:53", TRUST_PROXY: "true", RELAYCHECK_ALLOW_TARGETS: "127.0.0.0/8" });
     expect(env.RELAYCHECK_EXTRA_PORTS).toEqual([2525, 10025]);

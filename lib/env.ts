@@ -10,6 +10,7 @@ import { z } from "zod";
 import { DEFAULT_IPV6_PREFIX } from "@/lib/security/client-ip";
 import { parseAllowList } from "@/lib/security/target-policy";
 import { parseBlocklistSelection } from "@/lib/probe/blocklists";
+import { parseClusterNode } from "@/lib/queue/create-redis";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -52,6 +53,23 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL"),
   /** Redis connection string. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").default("redis://127.0.0.1:6379"),
+  /**
+   * Seed nodes of a Redis Cluster ("host:port" or "redis://[user:password@]host:port", comma-
+   * separated); when set the service runs on the cluster and REDIS_URL is not used. Unset: one
+   * Redis server at REDIS_URL.
+   */
+  REDIS_CLUSTER_NODES: list
+    .pipe(z.array(z.string()))
+    .superRefine((nodes, ctx) => {
+      for (const node of nodes) {
+        try {
+          parseClusterNode(node);
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: e instanceof Error ? e.message : "invalid node" });
+        }
+      }
+    })
+    .default([]),
   /** Prefix of every Redis key of this deployment (BullMQ queue, live streams, rate limits). */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default("relaycheck"),
   /** BullMQ queue name of the checks. */

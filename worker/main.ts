@@ -61,10 +61,10 @@ async function main(): Promise<void> {
   const handlers: Record<string, (job: Job) => Promise<void>> = {
     [runCheckJob.name]: createRunCheckHandler({
       services,
-      probe: probeSettingsOf(env, env.RELAYCHECK_DNSBL_CACHE_SECONDS > 0 ? createBlocklistCache(services.redis, { prefix: `${env.REDIS_PREFIX}:dnsbl`, ttlMs: env.RELAYCHECK_DNSBL_CACHE_SECONDS * 1000 }) : undefined),
+      probe: probeSettingsOf(env, env.RELAYCHECK_DNSBL_CACHE_SECONDS > 0 ? createBlocklistCache(services.redis, { prefix: services.keys.blocklistCache, ttlMs: env.RELAYCHECK_DNSBL_CACHE_SECONDS * 1000 }) : undefined),
       shutdownSignal: shutdown.signal,
       serverSlots: createServerSlots(services.redis, {
-        prefix: `${env.REDIS_PREFIX}:server-slots`,
+        prefix: services.keys.serverSlots,
         limit: env.RELAYCHECK_MAX_CHECKS_PER_SERVER,
         // Short and renewed while held: a dead worker's slot is free again within this.
         leaseMs: env.SERVER_SLOT_LEASE_MS,
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     [sweepMonitorsJob.name]: createSweepMonitorsHandler(monitorServices),
   };
 
-  const connection = createRedis({ url: env.REDIS_URL, role: "blocking", name: "relaycheck-worker", log });
+  const connection = createRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, role: "blocking", name: "relaycheck-worker", log });
   const worker = new Worker(
     env.QUEUE_NAME,
     async (job: Job) => {
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     },
     {
       connection,
-      prefix: env.REDIS_PREFIX,
+      prefix: services.keys.queue,
       concurrency: env.WORKER_CONCURRENCY,
       autorun: false,
       // A dead worker's job is noticed and handed on within about JOB_LOCK_MS (BullMQ's default
