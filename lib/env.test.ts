@@ -6,7 +6,7 @@ const base = { DATABASE_URL: "postgresql://u@h/db", IP_HASH_SECRET: "x".repeat(3
 describe("parseEnv", () => {
   it("applies defaults and treats empty variables as unset", () => {
     const env = parseEnv({ ...base, RELAYCHECK_EHLO_NAME: "", TRUST_PROXY: "", RELAYCHECK_ALLOW_TARGETS: "" });
-    expect(env).toMatchObject({ REDIS_URL: "redis://127.0.0.1:6379", PORT: 3000, TRUST_PROXY: 0, RELAYCHECK_ALLOW_TARGETS: [], WORKER_CONCURRENCY: 4 });
+    expect(env).toMatchObject({ REDIS_URL: "redis://127.0.0.1:6379", PORT: 3000, TRUST_PROXY: 0, RELAYCHECK_ALLOW_TARGETS: [], WORKER_CONCURRENCY: 200, WORKER_DATABASE_POOL_SIZE: 10 });
     expect(env).toMatchObject({ RELAYCHECK_MAX_CHECKS_PER_SERVER: 1, RATE_LIMIT_KEY_POINTS: 200, RATE_LIMIT_KEY_WINDOW_SECONDS: 600, RATE_LIMIT_KEY_READS_PER_MINUTE: 6000 });
     expect(env.RELAYCHECK_EHLO_NAME).toBeUndefined();
     expect(env.RATE_LIMIT_IPV6_PREFIX).toBe(64);

@@ -121,8 +121,15 @@ export const envSchema = z.object({
   RELAYCHECK_SENDER_DOMAIN: hostName.optional(),
   RELAYCHECK_RECIPIENT_DOMAIN: hostName.optional(),
 
-  /** Checks one worker process runs at once. */
-  WORKER_CONCURRENCY: int(1, 256).default(4),
+  /**
+   * Checks one worker process runs at once. Most of a check is waiting for the server's replies
+   * (a slow or tarpitting server holds its check up to the probe budget), so this is sized for I/O
+   * waits, not for cores: bench/tarpit-concurrency.ts runs 200 tarpit checks at once in one
+   * worker (README "Scaling out").
+   */
+  WORKER_CONCURRENCY: int(1, 1000).default(200),
+  /** PostgreSQL connections of one worker process (its checks' writes queue for them). */
+  WORKER_DATABASE_POOL_SIZE: int(1, 1000).default(10),
   /**
    * Probes of one server address (all its ports) at once across all workers. The engine opens at
    * most 2 connections per probe, so 1 keeps a server at 2 connections or fewer.

@@ -23,8 +23,11 @@ import { collectServiceMetrics } from "@/lib/metrics/collect-service-metrics";
 import { observeCheckEvent } from "@/lib/metrics/observe-check-event";
 import { createDeliverAlertHandler, createRunMonitorHandler, createSweepMonitorsHandler } from "./monitor-jobs";
 import { serveMetrics, type MetricsServer } from "./serve-metrics";
+import { adaptConcurrency, LAG_LIMIT_MS, MIN_CONCURRENCY } from "./adapt-concurrency";
 
 const SHUTDOWN_GRACE_MS = 20_000;
+/** Longest a worker's query or transaction waits for a pool connection before it is retried. */
+const DB_WAIT_MS = 15_000;
 
 function probeSettingsOf(env: Env, blocklistCache?: BlocklistCache): ProbeSettings {
   const timeouts = {
@@ -49,7 +52,11 @@ function probeSettingsOf(env: Env, blocklistCache?: BlocklistCache): ProbeSettin
 async function main(): Promise<void> {
   const env = getEnv();
   const metrics = getMetrics("worker");
-  const services = createCheckServices(env, "worker");
+  // Many checks at once start and end together: their writes wait for a pool connection (queued
+  // in the pool) instead of failing after Prisma's 2 s.
+  const services = createCheckServices(env, "worker", {
+    db: { maxConnections: env.WORKER_DATABASE_POOL_SIZE, connectTimeoutMs: DB_WAIT_MS, transactionMaxWaitMs: DB_WAIT_MS },
+  });
   const monitorServices: MonitorServices = { ...services, monitors: monitorSettingsFromEnv(env) };
   const log = services.log;
   if (env.NODE_ENV === "test" && env.RELAYCHECK_DNS_SERVERS.length === 0) {
@@ -119,6 +126,10 @@ async function main(): Promise<void> {
     );
   });
   worker.on("error", (err) => log.error({ err }, "worker error"));
+  // WORKER_CONCURRENCY is the most; fewer while the event loop runs late (a burst of CPU work).
+  const stopAdapting = adaptConcurrency(worker, { max: env.WORKER_CONCURRENCY, min: MIN_CONCURRENCY, lagLimitMs: LAG_LIMIT_MS }, (change) =>
+    log.debug(change, "checks taken at once adjusted to the event loop's delay"),
+  );
 
   const stopSchedulers = keepSchedulers(
     services.queue,
@@ -137,6 +148,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, "worker stopping: finishing running checks");
     stopSchedulers();
+    stopAdapting();
     const grace = setTimeout(() => shutdown.abort(), SHUTDOWN_GRACE_MS);
     try {
       await worker.close();

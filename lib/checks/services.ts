@@ -5,7 +5,7 @@
  */
 import type { Env } from "@/lib/env";
 import { getEnv } from "@/lib/env";
-import { createDb, type Db } from "@/lib/db/create-db";
+import { createDb, type Db, type DbOptions } from "@/lib/db/create-db";
 import { createRedis, type RedisClient } from "@/lib/queue/create-redis";
 import { redisKeysOf, type RedisKeys } from "@/lib/queue/redis-keys";
 import { createCheckQueue, type CheckQueue } from "@/lib/queue/create-check-queue";
@@ -85,12 +85,13 @@ export function redisKeysOfEnv(env: Env): RedisKeys {
   return redisKeysOf(env.REDIS_PREFIX, env.REDIS_CLUSTER_NODES.length > 0);
 }
 
-export function createCheckServices(env: Env, name = "web"): CheckServices {
+/** `options.db`: the pool's size and waits (the worker's: worker/main.ts); default 10 connections. */
+export function createCheckServices(env: Env, name = "web", options: { db?: Omit<DbOptions, "url"> } = {}): CheckServices {
   const log = createLogger({ level: env.LOG_LEVEL, name });
   const redis = createRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, role: "request", name: `relaycheck-${name}`, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, log });
   const keys = redisKeysOfEnv(env);
   return {
-    db: createDb({ url: env.DATABASE_URL }),
+    db: createDb({ url: env.DATABASE_URL, ...options.db }),
     redis,
     keys,
     queue: createCheckQueue(redis, { prefix: keys.queue, name: env.QUEUE_NAME }),
