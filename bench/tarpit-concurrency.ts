@@ -43,6 +43,8 @@ const { values } = parseArgs({
     budget: { type: "string", default: "30" },
     "reply-delay": { type: "string", default: "1000" },
     "max-seconds": { type: "string", default: "150" },
+    /** Which settings to run: today, new or both. */
+    settings: { type: "string", default: "today,new" },
   },
 });
 const CHECKS = Number(values.checks);
@@ -50,7 +52,7 @@ const CHECKS = Number(values.checks);
 const SETTINGS: Setting[] = [
   { label: "today", concurrency: 4, flags: [] },
   { label: "new", concurrency: Number(values.concurrency ?? parseEnv({ DATABASE_URL: "postgresql://x", IP_HASH_SECRET: "x".repeat(32) }).WORKER_CONCURRENCY), flags: WORKER_NODE_FLAGS },
-];
+].filter((s) => values.settings.split(",").includes(s.label));
 const BUDGET_MS = Number(values.budget) * 1000;
 const REPLY_DELAY_MS = Number(values["reply-delay"]);
 const MAX_MS = Number(values["max-seconds"]) * 1000;
@@ -234,6 +236,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`${CHECKS} checks of tarpit servers (each reply ${REPLY_DELAY_MS} ms late, probe budget ${BUDGET_MS / 1000} s per server), one worker process:`);
+  console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} at the end`);
   const rows: [string, (r: Result) => string][] = [
     ["", (r) => r.label],
     ["WORKER_CONCURRENCY", (r) => String(r.concurrency)],
