@@ -31,7 +31,7 @@ CMD ["npx", "tsx", "scripts/run-prisma.ts", "migrate", "deploy"]
 
 FROM app AS worker
 ENV NODE_ENV=production
-CMD ["node", "--import", "tsx", "worker/main.ts"]
+CMD ["node", "--max-semi-space-size=16", "--import", "tsx", "worker/main.ts"]
 
 # The web server: only the traced files of the standalone build.
 FROM base AS web

@@ -24,11 +24,12 @@ export async function register(): Promise<void> {
     const log = createLogger({ level: env.LOG_LEVEL, name: "web" });
     const { serveCheckEventsNode } = await import("@/app/api/_lib/serve-events-node");
     (globalThis as typeof globalThis & { __relaycheckServeEvents?: unknown }).__relaycheckServeEvents = serveCheckEventsNode;
-    const redis = createRedis({ url: env.REDIS_URL, role: "request", name: "relaycheck-web-schedulers", commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, log });
+    const { redisKeysOf } = await import("@/lib/queue/redis-keys");
+    const redis = createRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, role: "request", name: "relaycheck-web-schedulers", commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, log });
     // The monitors' schedulers are re-created from PostgreSQL (a small pool of its own).
     const db = createDb({ url: env.DATABASE_URL, maxConnections: 2 });
     keepSchedulers(
-      createCheckQueue(redis, { prefix: env.REDIS_PREFIX, name: env.QUEUE_NAME }),
+      createCheckQueue(redis, { prefix: redisKeysOf(env.REDIS_PREFIX, env.REDIS_CLUSTER_NODES.length > 0).queue, name: env.QUEUE_NAME }),
       { reconcileEveryMs: env.RECONCILE_EVERY_MS, more: monitorSchedulersKeeper(db, env.RECONCILE_EVERY_MS) },
       log,
     );

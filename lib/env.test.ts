@@ -6,7 +6,7 @@ const base = { DATABASE_URL: "postgresql://u@h/db", IP_HASH_SECRET: "x".repeat(3
 describe("parseEnv", () => {
   it("applies defaults and treats empty variables as unset", () => {
     const env = parseEnv({ ...base, RELAYCHECK_EHLO_NAME: "", TRUST_PROXY: "", RELAYCHECK_ALLOW_TARGETS: "" });
-    expect(env).toMatchObject({ REDIS_URL: "redis://127.0.0.1:6379", PORT: 3000, TRUST_PROXY: 0, RELAYCHECK_ALLOW_TARGETS: [], WORKER_CONCURRENCY: 4 });
+    expect(env).toMatchObject({ REDIS_URL: "redis://127.0.0.1:6379", PORT: 3000, TRUST_PROXY: 0, RELAYCHECK_ALLOW_TARGETS: [], WORKER_CONCURRENCY: 200, WORKER_DATABASE_POOL_SIZE: 10 });
     expect(env).toMatchObject({ RELAYCHECK_MAX_CHECKS_PER_SERVER: 1, RATE_LIMIT_KEY_POINTS: 200, RATE_LIMIT_KEY_WINDOW_SECONDS: 600, RATE_LIMIT_KEY_READS_PER_MINUTE: 6000 });
     expect(env.RELAYCHECK_EHLO_NAME).toBeUndefined();
     expect(env.RATE_LIMIT_IPV6_PREFIX).toBe(64);
@@ -24,6 +24,15 @@ describe("parseEnv", () => {
     ["128", 128],
   ])("RATE_LIMIT_IPV6_PREFIX=%s → %i", (value, bits) => {
     expect(parseEnv({ ...base, RATE_LIMIT_IPV6_PREFIX: value }).RATE_LIMIT_IPV6_PREFIX).toBe(bits);
+  });
+
+  it("reads REDIS_CLUSTER_NODES as seed nodes, and refuses a bad one by name", () => {
+    expect(parseEnv(base).REDIS_CLUSTER_NODES).toEqual([]);
+    const env = parseEnv({ ...base, REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001 redis://:secret@10.0.0.3:7002" });
+    expect(env.REDIS_CLUSTER_NODES).toEqual(["10.0.0.1:7000", "10.0.0.2:7001", "redis://:secret@10.0.0.3:7002"]);
+    for (const bad of ["10.0.0.1:99999", "http://10.0.0.1:7000", "redis://10.0.0.1:7000/2"]) {
+      expect(() => parseEnv({ ...base, REDIS_CLUSTER_NODES: bad }), bad).toThrow(/REDIS_CLUSTER_NODES: expected host:port/);
+    }
   });
 
   it("parses lists, numbers and TRUST_PROXY", () => {

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { DEFAULT_IPV6_PREFIX } from "@/lib/security/client-ip";
 import { parseAllowList } from "@/lib/security/target-policy";
 import { parseBlocklistSelection } from "@/lib/probe/blocklists";
+import { parseClusterNode } from "@/lib/queue/create-redis";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -52,6 +53,23 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL"),
   /** Redis connection string. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").default("redis://127.0.0.1:6379"),
+  /**
+   * Seed nodes of a Redis Cluster ("host:port" or "redis://[user:password@]host:port", comma-
+   * separated); when set the service runs on the cluster and REDIS_URL is not used. Unset: one
+   * Redis server at REDIS_URL.
+   */
+  REDIS_CLUSTER_NODES: list
+    .pipe(z.array(z.string()))
+    .superRefine((nodes, ctx) => {
+      for (const node of nodes) {
+        try {
+          parseClusterNode(node);
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: e instanceof Error ? e.message : "invalid node" });
+        }
+      }
+    })
+    .default([]),
   /** Prefix of every Redis key of this deployment (BullMQ queue, live streams, rate limits). */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default("relaycheck"),
   /** BullMQ queue name of the checks. */
@@ -103,8 +121,15 @@ export const envSchema = z.object({
   RELAYCHECK_SENDER_DOMAIN: hostName.optional(),
   RELAYCHECK_RECIPIENT_DOMAIN: hostName.optional(),
 
-  /** Checks one worker process runs at once. */
-  WORKER_CONCURRENCY: int(1, 256).default(4),
+  /**
+   * Checks one worker process runs at once. Most of a check is waiting for the server's replies
+   * (a slow or tarpitting server holds its check up to the probe budget), so this is sized for I/O
+   * waits, not for cores: bench/tarpit-concurrency.ts runs 200 tarpit checks at once in one
+   * worker (README "Scaling out").
+   */
+  WORKER_CONCURRENCY: int(1, 1000).default(200),
+  /** PostgreSQL connections of one worker process (its checks' writes queue for them). */
+  WORKER_DATABASE_POOL_SIZE: int(1, 1000).default(10),
   /**
    * Probes of one server address (all its ports) at once across all workers. The engine opens at
    * most 2 connections per probe, so 1 keeps a server at 2 connections or fewer.

@@ -50,7 +50,8 @@ export async function prepareServices(options: { quiet?: boolean } = {}): Promis
     // Both run to their end, so that `stops` holds everything started when one of them fails.
     const [database, redis] = await Promise.allSettled([
       process.env.DATABASE_URL || startEmbeddedPostgres(stops, log),
-      process.env.REDIS_URL || findOrStartRedis(stops, log),
+      // On a Redis Cluster (REDIS_CLUSTER_NODES) the service does not use REDIS_URL: nothing to start.
+      process.env.REDIS_URL || (process.env.REDIS_CLUSTER_NODES?.trim() ? LOCAL_REDIS : findOrStartRedis(stops, log)),
     ]);
     if (database.status === "rejected") throw database.reason;
     if (redis.status === "rejected") throw redis.reason;

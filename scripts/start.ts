@@ -17,6 +17,7 @@ import path from "node:path";
 import { DATA_DIR, localSecrets, prepareServices, ROOT, say, stopChild, type Services } from "./prepare-services";
 import { migrateDeploy, pendingMigrations, prismaClientIsCurrent, runPrismaAsync } from "./run-prisma";
 import { buildIsCurrent, buildWeb } from "./build-web";
+import { WORKER_NODE_FLAGS } from "@/worker/node-flags";
 
 /** How long to wait for the first healthy answer before starting the worker anyway. */
 const HEALTHY_WAIT_MS = 120_000;
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
   if (stopping) return;
   if (healthy) say(`relaycheck is ready on ${url}  (${elapsed()}); starting the worker`);
   else say(`no healthy answer from ${url}/api/health after ${HEALTHY_WAIT_MS / 1000} s (see the messages above); starting the worker`);
-  start("worker", ready, ["--import", "tsx", path.join(ROOT, "worker", "main.ts")]);
+  start("worker", ready, [...WORKER_NODE_FLAGS, "--import", "tsx", path.join(ROOT, "worker", "main.ts")]);
 }
 
 /** A host for a URL: brackets around IPv6, and `wildcard` for an any-address (0.0.0.0, ::). */

@@ -24,8 +24,11 @@ import { collectServiceMetrics } from "@/lib/metrics/collect-service-metrics";
 import { observeCheckEvent } from "@/lib/metrics/observe-check-event";
 import { createDeliverAlertHandler, createRunMonitorHandler, createSweepMonitorsHandler } from "./monitor-jobs";
 import { serveMetrics, type MetricsServer } from "./serve-metrics";
+import { adaptConcurrency, LAG_LIMIT_MS, MIN_CONCURRENCY } from "./adapt-concurrency";
 
 const SHUTDOWN_GRACE_MS = 20_000;
+/** Longest a worker's query or transaction waits for a pool connection before it is retried. */
+const DB_WAIT_MS = 15_000;
 
 function probeSettingsOf(env: Env, blocklistCache?: BlocklistCache): ProbeSettings {
   const timeouts = {
@@ -50,7 +53,11 @@ function probeSettingsOf(env: Env, blocklistCache?: BlocklistCache): ProbeSettin
 async function main(): Promise<void> {
   const env = getEnv();
   const metrics = getMetrics("worker");
-  const services = createCheckServices(env, "worker");
+  // Many checks at once start and end together: their writes wait for a pool connection (queued
+  // in the pool) instead of failing after Prisma's 2 s.
+  const services = createCheckServices(env, "worker", {
+    db: { maxConnections: env.WORKER_DATABASE_POOL_SIZE, connectTimeoutMs: DB_WAIT_MS, transactionMaxWaitMs: DB_WAIT_MS },
+  });
   const monitorServices: MonitorServices = { ...services, monitors: monitorSettingsFromEnv(env) };
   const log = services.log;
   if (env.NODE_ENV === "test" && env.RELAYCHECK_DNS_SERVERS.length === 0) {
@@ -62,10 +69,10 @@ async function main(): Promise<void> {
   const handlers: Record<string, (job: Job) => Promise<void>> = {
     [runCheckJob.name]: createRunCheckHandler({
       services,
-      probe: probeSettingsOf(env, env.RELAYCHECK_DNSBL_CACHE_SECONDS > 0 ? createBlocklistCache(services.redis, { prefix: `${env.REDIS_PREFIX}:dnsbl`, ttlMs: env.RELAYCHECK_DNSBL_CACHE_SECONDS * 1000 }) : undefined),
+      probe: probeSettingsOf(env, env.RELAYCHECK_DNSBL_CACHE_SECONDS > 0 ? createBlocklistCache(services.redis, { prefix: services.keys.blocklistCache, ttlMs: env.RELAYCHECK_DNSBL_CACHE_SECONDS * 1000 }) : undefined),
       shutdownSignal: shutdown.signal,
       serverSlots: createServerSlots(services.redis, {
-        prefix: `${env.REDIS_PREFIX}:server-slots`,
+        prefix: services.keys.serverSlots,
         limit: env.RELAYCHECK_MAX_CHECKS_PER_SERVER,
         // Short and renewed while held: a dead worker's slot is free again within this.
         leaseMs: env.SERVER_SLOT_LEASE_MS,
@@ -94,7 +101,7 @@ async function main(): Promise<void> {
     [sweepMonitorsJob.name]: createSweepMonitorsHandler(monitorServices),
   };
 
-  const connection = createRedis({ url: env.REDIS_URL, role: "blocking", name: "relaycheck-worker", log });
+  const connection = createRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, role: "blocking", name: "relaycheck-worker", log });
   const worker = new Worker(
     env.QUEUE_NAME,
     async (job: Job) => {
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
     },
     {
       connection,
-      prefix: env.REDIS_PREFIX,
+      prefix: services.keys.queue,
       concurrency: env.WORKER_CONCURRENCY,
       autorun: false,
       // A dead worker's job is noticed and handed on within about JOB_LOCK_MS (BullMQ's default
@@ -128,6 +135,10 @@ async function main(): Promise<void> {
     );
   });
   worker.on("error", (err) => log.error({ err }, "worker error"));
+  // WORKER_CONCURRENCY is the most; fewer while the event loop runs late (a burst of CPU work).
+  const stopAdapting = adaptConcurrency(worker, { max: env.WORKER_CONCURRENCY, min: MIN_CONCURRENCY, lagLimitMs: LAG_LIMIT_MS }, (change) =>
+    log.debug(change, "checks taken at once adjusted to the event loop's delay"),
+  );
 
   const stopSchedulers = keepSchedulers(
     services.queue,
@@ -146,6 +157,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, "worker stopping: finishing running checks");
     stopSchedulers();
+    stopAdapting();
     const grace = setTimeout(() => shutdown.abort(), SHUTDOWN_GRACE_MS);
     try {
       await worker.close();

@@ -6,13 +6,13 @@
  */
 import { z } from "zod";
 import type { BlocklistCache, BlocklistLookup } from "@/lib/probe/types";
-import type { Redis } from "@/lib/queue/create-redis";
+import type { RedisClient } from "@/lib/queue/create-redis";
 import { blocklistLookupSchema } from "./report-schema";
 
 const lookupSchema = blocklistLookupSchema satisfies z.ZodType<BlocklistLookup>;
 
 /** `ttlMs`: the operator's time to live (RELAYCHECK_DNSBL_CACHE_SECONDS), else the engine's. */
-export function createBlocklistCache(redis: Pick<Redis, "get" | "set">, options: { prefix: string; ttlMs?: number }): BlocklistCache {
+export function createBlocklistCache(redis: Pick<RedisClient, "get" | "set">, options: { prefix: string; ttlMs?: number }): BlocklistCache {
   return {
     async get(key) {
       const raw = await redis.get(`${options.prefix}:${key}`);

@@ -19,8 +19,12 @@ export interface RetryOptions {
 const DEFAULT_MIN_DELAY_MS = 200;
 const DEFAULT_MAX_DELAY_MS = 5_000;
 
-/** Prisma errors that are the code's fault or the data's, not the connection's. */
-const PERMANENT_PRISMA_CODES = /^P20(0[0-9]|1[0-9]|2[0-35-9]|3[0-35-9])$/;
+/**
+ * Prisma errors that are the code's fault or the data's, not the connection's. P2024 (no pool
+ * connection in time) and P2028 (a transaction that could not start in time, or ran out of time,
+ * and was rolled back: the pool was busy) pass, as P2034 (a serialization conflict) does.
+ */
+const PERMANENT_PRISMA_CODES = /^P20(0[0-9]|1[0-9]|2[0-35-79]|3[0-35-9])$/;
 
 export function isPermanentDatabaseError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;

@@ -5,14 +5,18 @@
  */
 import type { Env } from "@/lib/env";
 import { getEnv } from "@/lib/env";
-import { createDb, type Db } from "@/lib/db/create-db";
-import { createRedis, type Redis } from "@/lib/queue/create-redis";
+import { createDb, type Db, type DbOptions } from "@/lib/db/create-db";
+import { createRedis, type RedisClient } from "@/lib/queue/create-redis";
+import { redisKeysOf, type RedisKeys } from "@/lib/queue/redis-keys";
 import { createCheckQueue, type CheckQueue } from "@/lib/queue/create-check-queue";
 import { createLimiters, type Limiters } from "@/lib/rate-limit/create-limiters";
 import { createLogger, type Logger } from "@/lib/logger";
 
 export interface CheckSettings {
-  /** Prefix of the service's Redis keys. */
+  /**
+   * Prefix of the live streams' keys (REDIS_PREFIX; on a Redis Cluster with a hash tag:
+   * lib/queue/redis-keys.ts).
+   */
   redisPrefix: string;
   reuseWindowMs: number;
   freshCooldownMs: number;
@@ -42,8 +46,10 @@ export interface CheckSettings {
 
 export interface CheckServices {
   db: Db;
-  /** Request-path Redis connection (fails fast). */
-  redis: Redis;
+  /** Request-path Redis connection (fails fast): one server or a cluster. */
+  redis: RedisClient;
+  /** Where each group of keys lives (hash-tagged on a cluster). */
+  keys: RedisKeys;
   queue: CheckQueue;
   limiters: Limiters;
   settings: CheckSettings;
@@ -52,7 +58,7 @@ export interface CheckServices {
 
 export function settingsFromEnv(env: Env): CheckSettings {
   return {
-    redisPrefix: env.REDIS_PREFIX,
+    redisPrefix: redisKeysOfEnv(env).streams,
     reuseWindowMs: env.CHECK_REUSE_WINDOW_SECONDS * 1000,
     freshCooldownMs: env.CHECK_FRESH_COOLDOWN_SECONDS * 1000,
     allowTargets: env.RELAYCHECK_ALLOW_TARGETS,
@@ -74,15 +80,23 @@ export function settingsFromEnv(env: Env): CheckSettings {
   };
 }
 
-export function createCheckServices(env: Env, name = "web"): CheckServices {
+/** The key groups of this deployment: REDIS_PREFIX, hash-tagged where a cluster needs it. */
+export function redisKeysOfEnv(env: Env): RedisKeys {
+  return redisKeysOf(env.REDIS_PREFIX, env.REDIS_CLUSTER_NODES.length > 0);
+}
+
+/** `options.db`: the pool's size and waits (the worker's: worker/main.ts); default 10 connections. */
+export function createCheckServices(env: Env, name = "web", options: { db?: Omit<DbOptions, "url"> } = {}): CheckServices {
   const log = createLogger({ level: env.LOG_LEVEL, name });
-  const redis = createRedis({ url: env.REDIS_URL, role: "request", name: `relaycheck-${name}`, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, log });
+  const redis = createRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, role: "request", name: `relaycheck-${name}`, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, log });
+  const keys = redisKeysOfEnv(env);
   return {
-    db: createDb({ url: env.DATABASE_URL }),
+    db: createDb({ url: env.DATABASE_URL, ...options.db }),
     redis,
-    queue: createCheckQueue(redis, { prefix: env.REDIS_PREFIX, name: env.QUEUE_NAME }),
+    keys,
+    queue: createCheckQueue(redis, { prefix: keys.queue, name: env.QUEUE_NAME }),
     limiters: createLimiters(redis, {
-      keyPrefix: `${env.REDIS_PREFIX}:rl`,
+      keyPrefix: keys.rateLimits,
       clientPoints: env.RATE_LIMIT_CLIENT_POINTS,
       clientWindowSeconds: env.RATE_LIMIT_CLIENT_WINDOW_SECONDS,
       targetPoints: env.RATE_LIMIT_TARGET_POINTS,

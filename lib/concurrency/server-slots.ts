@@ -14,7 +14,7 @@
  * Waiters poll with a growing, jittered backoff until they get a slot or their signal aborts.
  */
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@/lib/queue/create-redis";
 
 export interface ServerSlotsOptions {
   /** Key prefix, e.g. "relaycheck:server-slots". */
@@ -94,7 +94,7 @@ export interface ServerSlots {
   held(ip: string): Promise<number>;
 }
 
-export function createServerSlots(redis: Redis, options: ServerSlotsOptions): ServerSlots {
+export function createServerSlots(redis: RedisClient, options: ServerSlotsOptions): ServerSlots {
   const minPoll = options.minPollMs ?? DEFAULT_MIN_POLL_MS;
   const maxPoll = options.maxPollMs ?? DEFAULT_MAX_POLL_MS;
   const keyOf = (ip: string) => `${options.prefix}:${ip}`;
@@ -142,7 +142,7 @@ export function createServerSlots(redis: Redis, options: ServerSlotsOptions): Se
   };
 }
 
-function heldLease(redis: Redis, key: string, token: string, options: ServerSlotsOptions, acquireOptions: AcquireOptions): SlotLease {
+function heldLease(redis: RedisClient, key: string, token: string, options: ServerSlotsOptions, acquireOptions: AcquireOptions): SlotLease {
   let released: Promise<boolean> | null = null;
   let lost = false;
   let heldUntil = Date.now() + options.leaseMs;

@@ -14,6 +14,12 @@ export interface DbOptions {
   maxConnections?: number;
   /** How long to wait for a connection before failing (health checks rely on it). */
   connectTimeoutMs?: number;
+  /**
+   * How long an interactive transaction waits for a connection of the pool before it fails
+   * (Prisma's default: 2 s). A worker running many checks at once queues its writes for a while
+   * when they all start or end together; they should wait, not fail.
+   */
+  transactionMaxWaitMs?: number;
 }
 
 export function createDb(options: DbOptions): Db {
@@ -22,5 +28,5 @@ export function createDb(options: DbOptions): Db {
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
   });
-  return new PrismaClient({ adapter });
+  return new PrismaClient({ adapter, ...(options.transactionMaxWaitMs ? { transactionOptions: { maxWait: options.transactionMaxWaitMs } } : {}) });
 }

@@ -10,7 +10,7 @@
  * - the stream is capped (MAXLEN ~) and expires some time after the check: Redis holds only what
  *   live viewers need, and PostgreSQL keeps the record for anyone who comes later.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@/lib/queue/create-redis";
 
 export interface StreamEntry {
   seq: number;
@@ -28,7 +28,7 @@ export interface AppendOptions {
 }
 
 /** Appends events (ascending seq) and pushes the stream's expiry back; one round trip. */
-export async function appendToStream(redis: Redis, key: string, entries: StreamEntry[], options: AppendOptions): Promise<void> {
+export async function appendToStream(redis: RedisClient, key: string, entries: StreamEntry[], options: AppendOptions): Promise<void> {
   const multi = redis.multi();
   for (const e of entries) multi.xadd(key, "MAXLEN", "~", options.maxLen, `${e.seq}-0`, "data", e.data);
   multi.expire(key, options.ttlSeconds);
@@ -42,7 +42,7 @@ export async function appendToStream(redis: Redis, key: string, entries: StreamE
  * Waits up to `blockMs` for entries after `afterSeq`. Returns [] on timeout. Use a connection of
  * its own: a blocked connection serves nobody else.
  */
-export async function readStream(redis: Redis, key: string, afterSeq: number, blockMs: number, count = 200): Promise<StreamEntry[]> {
+export async function readStream(redis: RedisClient, key: string, afterSeq: number, blockMs: number, count = 200): Promise<StreamEntry[]> {
   const reply = (await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", key, `${afterSeq}-0`)) as [string, [string, string[]][]][] | null;
   return (reply ?? []).flatMap(([, items]) => entriesOf(items));
 }

@@ -25,7 +25,7 @@
  * Nothing here knows about checks or databases: the source, the key of a topic and what ends a
  * topic are options (lib/checks/stream-check-events.ts wires them).
  */
-import type { Redis } from "ioredis";
+import { duplicateRedis, nodeOfKey, type RedisClient } from "@/lib/queue/create-redis";
 import { entriesOf } from "./check-stream";
 
 /** One event of a topic: its number, its type, and its JSON text (shared by all subscribers). */
@@ -83,8 +83,11 @@ export interface SubscribeOptions {
 }
 
 export interface LiveFanOutOptions {
-  /** Duplicated for the blocking reader; also sends CLIENT UNBLOCK (so: not itself blocked). */
-  redis: Redis;
+  /**
+   * Duplicated for the blocking reader; also sends CLIENT UNBLOCK (so: not itself blocked). On a
+   * Redis Cluster every topic's key must be in one hash slot (one XREAD reads them all).
+   */
+  redis: RedisClient;
   /** Name of the reader connection (CLIENT LIST). */
   readerName: string;
   keyOf(topic: string): string;
@@ -474,9 +477,11 @@ export function createLiveFanOut(options: LiveFanOutOptions): LiveFanOut {
   // --- the reader --------------------------------------------------------------------------
 
   const reader = new (class Reader {
-    connection: Redis | null = null;
+    connection: RedisClient | null = null;
     private readonly live = new Map<string, Topic>();
     private clientId: number | null = null;
+    /** A key of the read in flight: CLIENT UNBLOCK must reach the node that serves it (a cluster's). */
+    private readKey: string | null = null;
     /** Grows with every key added; the read in flight carries the version it was issued with. */
     private version = 0;
     private inFlight: number | null = null;
@@ -508,7 +513,7 @@ export function createLiveFanOut(options: LiveFanOutOptions): LiveFanOut {
     }
 
     private async loop(): Promise<void> {
-      const connection = options.redis.duplicate({
+      const connection = duplicateRedis(options.redis, {
         connectionName: options.readerName,
         maxRetriesPerRequest: null,
         // A read whose reply never comes (a frozen Redis, a dead socket) returns empty anyway.
@@ -530,8 +535,9 @@ export function createLiveFanOut(options: LiveFanOutOptions): LiveFanOut {
           continue;
         }
         try {
-          if (this.clientId === null) this.clientId = Number(await connection.client("ID"));
           const keys = [...this.live.keys()];
+          this.readKey = keys[0]!;
+          if (this.clientId === null) this.clientId = Number(await (await nodeOf(connection, this.readKey)).client("ID"));
           const positions = keys.map((k) => this.live.get(k)!.readId);
           this.inFlight = this.version;
           const reply = (await connection.xread("COUNT", READ_COUNT, "BLOCK", blockMs, "STREAMS", ...keys, ...positions)) as
@@ -546,6 +552,8 @@ export function createLiveFanOut(options: LiveFanOutOptions): LiveFanOut {
           }
         } catch (e) {
           this.inFlight = null;
+          // On a cluster the slot may have moved to another node, where our id is another.
+          this.clientId = null;
           if (closed) break;
           report(e, "stream read");
           await new Promise((r) => setTimeout(r, READ_ERROR_BACKOFF_MS));
@@ -564,12 +572,17 @@ export function createLiveFanOut(options: LiveFanOutOptions): LiveFanOut {
       try {
         for (let i = 0; i < UNBLOCK_TRIES; i++) {
           // Nothing in flight, or it already has every key: the next read will.
-          if (this.inFlight === null || this.inFlight >= this.version || this.clientId === null) return;
-          const unblocked = await options.redis.call("CLIENT", "UNBLOCK", this.clientId).catch(() => 0);
+          if (this.inFlight === null || this.inFlight >= this.version || this.clientId === null || this.readKey === null) return;
+          const id = this.clientId;
+          const unblocked = await nodeOf(options.redis, this.readKey)
+            .then((node) => node.call("CLIENT", "UNBLOCK", id))
+            .catch(() => 0);
           if (unblocked === 1) return;
           // 0: our read had not reached Redis yet (or just returned); try again shortly.
           await new Promise((r) => setTimeout(r, UNBLOCK_RETRY_MS));
         }
+        // Never unblocked: our connection may have been re-made (a new id); ask again next read.
+        if (this.inFlight !== null && this.inFlight < this.version) this.clientId = null;
       } finally {
         this.unblocking = false;
         if (this.unblockAgain) {
@@ -643,6 +656,13 @@ export function createLiveFanOut(options: LiveFanOutOptions): LiveFanOut {
       await reader.close();
     },
   };
+}
+
+/** The connection (on a cluster: the node's) that serves `key`. */
+async function nodeOf(redis: RedisClient, key: string) {
+  const node = await nodeOfKey(redis, key);
+  if (!node) throw new Error("the Redis Cluster does not know which node serves the live streams yet");
+  return node;
 }
 
 /**

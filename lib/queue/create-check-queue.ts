@@ -4,7 +4,7 @@
  * target is a result, not a failure.
  */
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@/lib/queue/create-redis";
 import { runCheckJob, type RunCheckPayload } from "./jobs";
 
 export interface QueueNames {
@@ -16,7 +16,7 @@ export interface QueueNames {
 
 export type CheckQueue = Queue;
 
-export function createCheckQueue(connection: Redis, names: QueueNames): CheckQueue {
+export function createCheckQueue(connection: RedisClient, names: QueueNames): CheckQueue {
   const queue = new Queue(names.name, {
     connection,
     prefix: names.prefix,

@@ -7,7 +7,7 @@
  *   per minute, each key with the operator's defaults or its own points.
  */
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@/lib/queue/create-redis";
 import { AppError } from "@/lib/errors";
 import { getMetrics } from "@/lib/metrics/metrics";
 
@@ -46,7 +46,7 @@ export interface Limiters {
   keyReads(perMinute?: number | null): Limiter;
 }
 
-export function createLimiters(redis: Redis, settings: RateLimitSettings): Limiters {
+export function createLimiters(redis: RedisClient, settings: RateLimitSettings): Limiters {
   const make = (name: string, points: number, duration: number, what: string): Limiter =>
     wrap(new RateLimiterRedis({ storeClient: redis, keyPrefix: `${settings.keyPrefix}:${name}`, points, duration }), points, what, name.replace(/:.*/, ""));
   // One limiter per distinct point count: a key's own limit has its own counters.
