@@ -79,7 +79,11 @@ function runVitest(args: string[], env: Record<string, string>): Promise<number>
   });
 }
 
-/** Databases of service-test instances that a crashed run left behind (none in use). */
+/**
+ * Databases of service-test instances that a crashed run left behind: none in use, and not made
+ * by a process still alive (their names start with the maker's pid: another run on the same
+ * PostgreSQL, e.g. from a second work tree, may have just made one and not connected yet).
+ */
 async function dropLeftoverCopies(testUrl: string): Promise<void> {
   const admin = new URL(testUrl);
   admin.pathname = "/postgres";
@@ -90,7 +94,10 @@ async function dropLeftoverCopies(testUrl: string): Promise<void> {
       `SELECT datname FROM pg_database d WHERE datname LIKE 'relaycheck\\_t\\_%'
          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
     );
-    for (const { datname } of rows.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}"`);
+    for (const { datname } of rows.rows) {
+      if (makerAlive(datname)) continue;
+      await client.query(`DROP DATABASE IF EXISTS "${datname}"`);
+    }
   } finally {
     await client.end();
   }
@@ -111,5 +118,17 @@ function printSummary(file: string): void {
     console.log(`\n${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
   } catch {
     // No summary (vitest did not get to write it): its own output says why.
+  }
+}
+
+/** Whether the process whose pid starts a copy's name (`relaycheck_t_<pid>_…`) still runs. */
+function makerAlive(datname: string): boolean {
+  const pid = Number(/^relaycheck_t_(\d+)_/.exec(datname)?.[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
