@@ -23,6 +23,9 @@ import type { Check } from "@/lib/generated/prisma/client";
 import type { Logger } from "@/lib/logger";
 import { makeDeliveryToken } from "@/lib/sink/delivery-tokens";
 import { settleDelivery } from "@/lib/sink/settle-delivery";
+import { acceptedCase, proofRecipient } from "@/lib/sink/proof-plan";
+
+export { acceptedCase, proofRecipient };
 import type { ResumeHandler } from "./resume-check";
 
 export interface DeliveryProofSettings {
@@ -110,25 +113,7 @@ async function proveDelivery(writer: Writer, deps: DeliveryProofDeps, check: Pic
   if (waiting) await settleDelivery(services, check.id, "whenArrived");
 }
 
-/** The case whose accepted form the proof uses: a relay case accepted at RCPT, evidence first. */
-export function acceptedCase(server: ServerReport): CaseResult | null {
-  const accepted = server.cases.filter((c) => c.group !== "baseline" && c.outcome === "accepted" && c.stage === "rcpt");
-  // After evidence, a form at the server's name: an IP literal of an address the MTA does not
-  // count as its own would send the message back to itself.
-  return accepted.find((c) => c.evidence) ?? accepted.find((c) => !c.localScope?.startsWith("[")) ?? accepted[0] ?? null;
-}
 
-/**
- * The case's recipient with its outside address replaced by the token's address at the sink
- * domain, in the same form (plain, percent hack, bang path, quoted…); null when the form cannot
- * be rebuilt that way.
- */
-export function proofRecipient(rcptTo: string, o: { localPart: string; outsideDomain: string; token: string; sinkDomain: string }): string | null {
-  const { localPart: to, outsideDomain: rd, token, sinkDomain: sink } = o;
-  const next = rcptTo.split(`${to}%${rd}`).join(`${token}%${sink}`).split(`${to}@${rd}`).join(`${token}@${sink}`).split(`${rd}!${to}`).join(`${sink}!${token}`);
-  if (next === rcptTo || next.includes(rd) || !next.includes(token) || !next.includes(sink)) return null;
-  return next;
-}
 
 const mask = (s: string, token: string) => s.split(token).join("<token>");
 

@@ -109,12 +109,14 @@ export async function sendProofMessage(input: ProofMessageInput): Promise<ProofS
 export interface ProofMessageParams {
   /** The validated target name (ASCII host name or IP): the only text from the user. */
   targetName: string;
-  /** The report's permalink. */
-  reportUrl: string;
+  /** The report's permalink; none for a CLI run (the report is on the operator's terminal). */
+  reportUrl: string | null;
   from: string;
   to: string;
   /** Host part of the Message-ID (the probe's EHLO name). */
   messageIdDomain: string;
+  /** A token to look for (the CLI's proof to a mailbox of the operator's): shown in the subject and body. */
+  token?: string;
   date?: Date;
 }
 
@@ -129,15 +131,16 @@ const SAFE_ADDRESS = /^[\x21-\x7e]{0,512}$/;
  */
 export function proofMessageLines(p: ProofMessageParams): string[] {
   if (!SAFE_TARGET.test(p.targetName)) throw new Error(`refusing a target name unfit for a proof message: ${JSON.stringify(p.targetName)}`);
-  if (!SAFE_URL.test(p.reportUrl)) throw new Error(`refusing a report URL unfit for a proof message: ${JSON.stringify(p.reportUrl)}`);
+  if (p.reportUrl !== null && !SAFE_URL.test(p.reportUrl)) throw new Error(`refusing a report URL unfit for a proof message: ${JSON.stringify(p.reportUrl)}`);
   for (const a of [p.from, p.to, p.messageIdDomain]) {
     if (!SAFE_ADDRESS.test(a)) throw new Error(`refusing an address unfit for a proof message: ${JSON.stringify(a)}`);
   }
+  if (p.token !== undefined && !/^[0-9a-f]{32}$/.test(p.token)) throw new Error("refusing a token that is not 32 hex digits");
   const date = (p.date ?? new Date()).toUTCString().replace("GMT", "+0000");
   return [
     `From: relaycheck <${p.from || `relaycheck@${p.messageIdDomain}`}>`,
     `To: <${p.to}>`,
-    `Subject: relaycheck proof of delivery for ${p.targetName}`,
+    `Subject: relaycheck proof of delivery for ${p.targetName}${p.token ? ` [${p.token}]` : ""}`,
     `Date: ${date}`,
     `Message-ID: <${randomBytes(12).toString("hex")}@${p.messageIdDomain}>`,
     "Auto-Submitted: auto-generated",
@@ -150,7 +153,8 @@ export function proofMessageLines(p: ProofMessageParams): string[] {
     `and to prove by delivery whether they relay mail for strangers. The message was handed to`,
     `that server addressed to relaycheck's own mailbox; if it arrives there, the server relays.`,
     "",
-    `The report: ${p.reportUrl}`,
+    p.reportUrl ? `The report: ${p.reportUrl}` : "The report is with the operator who ran relaycheck's command-line tool.",
+    ...(p.token ? [`Token: ${p.token}`] : []),
     "",
     "No action is needed from you: this message goes to relaycheck only, and no reply is expected.",
   ];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { tokenOfRecipient } from "./delivery-tokens";
 import { receivedOf } from "./run-sink";
-import { proofRecipient } from "@/worker/prove-delivery";
+import { proofRecipient } from "./proof-plan";
 
 const T = "0123456789abcdef0123456789abcdef";
 

@@ -7,13 +7,14 @@
  * Caps, checked when a token is made: one per server per check (a unique key), and at most
  * `perTargetPerDay` per target and server in 24 hours.
  */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "@/lib/db/create-db";
 import type { DeliveryArrival } from "@/lib/probe/types";
 
-/** 32 lower-case hex digits: survives MTAs that fold the case of local parts. */
-export const TOKEN_PATTERN = /^[0-9a-f]{32}$/;
+import { newToken, TOKEN_PATTERN } from "./proof-plan";
+
+export { TOKEN_PATTERN, tokenOfRecipient } from "./proof-plan";
 const DAY_MS = 24 * 60 * 60_000;
 
 export const hashToken = (token: string): string => createHash("sha256").update(token).digest("hex");
@@ -33,7 +34,7 @@ export async function makeDeliveryToken(
     if (sent >= o.perTargetPerDay) {
       return { made: false as const, reason: `A proof message went through this server for ${o.target} ${sent === 1 ? "once" : `${sent} times`} in the last 24 hours already (the limit).` };
     }
-    const token = randomBytes(16).toString("hex");
+    const token = newToken();
     try {
       await tx.deliveryToken.create({
         data: { id: randomUUID(), tokenHash: hashToken(token), checkId: o.checkId, serverKey: o.serverKey, target: o.target, createdAt: now, expiresAt: new Date(now.getTime() + o.ttlMs) },
@@ -73,18 +74,3 @@ export async function arrivalsOf(db: Db, checkId: string): Promise<Map<string, D
   return new Map(rows.map((r) => [r.serverKey, r.arrival as unknown as DeliveryArrival]));
 }
 
-/**
- * The token in a recipient address at the sink domain, in the forms a relay hands on: the plain
- * `<token>@<sink>`, a percent hack left as it was (`<token>%<sink>@…`), a bang path
- * (`<sink>!<token>`), quoted or not. Null for anything else.
- */
-export function tokenOfRecipient(address: string, sinkDomain: string): string | null {
-  const a = address.toLowerCase().replace(/"/g, "");
-  const d = sinkDomain.toLowerCase().replace(/[.]/g, "\\.");
-  const forms = [new RegExp(`^([0-9a-f]{32})@${d}$`), new RegExp(`^([0-9a-f]{32})%${d}@[^@%!]+$`), new RegExp(`^${d}!([0-9a-f]{32})(@[^@%!]+)?$`)];
-  for (const re of forms) {
-    const m = re.exec(a);
-    if (m) return m[1]!;
-  }
-  return null;
-}

@@ -8,9 +8,9 @@
  * Caps: message size, one recipient, idle time per command, and a whole session's time.
  */
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
-import type { Logger } from "@/lib/logger";
-import type { DeliveryArrival } from "@/lib/probe/types";
-import { TOKEN_PATTERN, tokenOfRecipient } from "./delivery-tokens";
+import type { Logger } from "../logger";
+import type { DeliveryArrival } from "../probe/types";
+import { TOKEN_PATTERN, tokenOfRecipient } from "./proof-plan";
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Longest idle wait for the client's next command. */

@@ -16,12 +16,13 @@ import { recordCheckEvents, serverKeyOf } from "@/lib/checks/record-check-event"
 import { checkWaitSchema } from "@/lib/checks/report-schema";
 import type { CheckServices } from "@/lib/checks/services";
 import type { CheckStreamEvent } from "@/lib/checks/types";
-import type { CheckReport, DeliveryArrival, DeliveryProof, ServerReport } from "@/lib/probe/types";
 import { arrivalsOf } from "./delivery-tokens";
+import { settledReport, type SettleMode } from "./settled-report";
+
+export type { SettleMode };
 
 type SettleServices = Pick<CheckServices, "db" | "redis" | "settings" | "log">;
 
-export type SettleMode = "whenArrived" | "final";
 
 /** Returns true when this call ended the check. */
 export async function settleDelivery(services: SettleServices, checkId: string, mode: SettleMode): Promise<boolean> {
@@ -50,47 +51,3 @@ export async function settleDelivery(services: SettleServices, checkId: string, 
   return seqs.length > 0;
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const minutes = (ms: number) => (ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : seconds(ms));
-
-/** The report once the proofs are settled, and the servers whose report changed. Pure. */
-export function settledReport(report: CheckReport, arrivals: Map<string, DeliveryArrival>, mode: SettleMode): { report: CheckReport; changed: ServerReport[] } {
-  const changed: ServerReport[] = [];
-  const delivered: ServerReport[] = [];
-  const servers = report.servers.map((s) => {
-    const proof = s.proof;
-    if (!proof || proof.status !== "sent") return s;
-    const arrival = arrivals.get(serverKeyOf(s));
-    let next: ServerReport;
-    if (arrival) {
-      const delayMs = proof.sentAt ? Math.max(0, Date.parse(arrival.at) - Date.parse(proof.sentAt)) : null;
-      const via = arrival.remoteAddress;
-      const detail = `proven: delivered in ${delayMs === null ? "?" : seconds(delayMs)} via ${via}`;
-      const settledProof: DeliveryProof = { ...proof, status: "delivered", arrival, delayMs, detail };
-      next = {
-        ...s,
-        verdict: "open-relay",
-        reason: `Open relay, ${detail}: a message sent through this server (RCPT TO:<${proof.rcptTo}>) reached relaycheck's own mailbox. The Received lines show its path.`,
-        proof: settledProof,
-      };
-      delivered.push(next);
-    } else {
-      const cut = mode === "whenArrived";
-      const detail = cut
-        ? "not delivered by the time another server's proof message arrived (the check ended then)"
-        : `not delivered within ${minutes(proof.waitMs)}; not arriving proves nothing on its own (queues retry)`;
-      next = { ...s, reason: `${s.reason} Proof by delivery: the message was ${detail}.`, proof: { ...proof, status: "not-delivered", detail } };
-    }
-    changed.push(next);
-    return next;
-  });
-  let { verdict, reason } = report;
-  if (delivered.length > 0) {
-    verdict = "open-relay";
-    const first = delivered[0]!;
-    reason = `Open relay, ${first.proof!.detail}: a test message sent through ${delivered.length === 1 ? `${first.host} (${first.ip})` : `${delivered.length} servers`} reached relaycheck's own mailbox.`;
-  } else if (changed.length > 0) {
-    reason = `${reason} No proof message arrived within ${minutes(changed[0]!.proof!.waitMs)}; that alone proves nothing (queues retry).`;
-  }
-  return { report: { ...report, verdict, reason, servers }, changed };
-}
