@@ -1,4 +1,5 @@
 import { CheckForm } from "@/components/form/CheckForm";
+import { getEnv } from "@/lib/env";
 
 interface Props {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
@@ -10,6 +11,8 @@ export default async function Home({ searchParams }: Props) {
   const q = await searchParams;
   const error = one(q.error)?.slice(0, 300);
   const target = one(q.target)?.slice(0, 255);
+  const env = getEnv();
+  const proof = env.RELAYCHECK_SINK_DOMAIN ? env.RELAYCHECK_DELIVERY_PROOF : "off";
   return (
     <div className="grid gap-8 lg:grid-cols-[3fr_2fr]">
       <div className="space-y-6">
@@ -20,7 +23,7 @@ export default async function Home({ searchParams }: Props) {
           </p>
         </div>
         <section aria-label="Start a check" className="card p-4 sm:p-6">
-          <CheckForm initialTarget={target} initialError={error} />
+          <CheckForm initialTarget={target} initialError={error} offerProof={proof === "everyone"} />
         </section>
         <section aria-labelledby="does-h" className="space-y-2">
           <h2 id="does-h" className="text-xl font-bold">What the check does</h2>
@@ -32,6 +35,14 @@ export default async function Home({ searchParams }: Props) {
           </ol>
           <p>
             <strong>No mail is sent.</strong> Each test stops after the server answers the recipient (<code className="font-mono">RCPT TO</code>); we never send <code className="font-mono">DATA</code>, so nothing can be delivered. The recipient domain is a reserved name that no one can own.
+          </p>
+          <p id="proof-by-delivery">
+            <strong>Proof by delivery</strong> is the one exception, and only on request: where a server accepted a relay test, relaycheck sends it exactly one short, harmless message addressed to relaycheck&apos;s own mailbox, and reports whether it arrives. That settles what the replies alone cannot (a server that takes any address at its own domain).{" "}
+            {proof === "everyone"
+              ? "Tick the box below the ports to ask for it."
+              : proof === "api-key"
+                ? "It is offered to operators with an API key, not anonymously: it makes a stranger's server carry a real message, so we want to know who asked for it, and keep a daily limit per server."
+                : "This service does not offer it."}
           </p>
           <p className="text-muted">
             What it does not do: it does not log in, guess passwords, scan other ports or test your spam filter. Every report gets an unlisted link that you can share; there is no public list of results.

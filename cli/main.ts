@@ -3,10 +3,11 @@
  * queue. Exit codes follow the Nagios plugin convention so it drops into monitoring.
  */
 import { parseArgs } from "node:util";
-import { BlocklistSelectionError, normalizeTarget, parseBlocklistSelection, runCheck, SMTP_PORTS, TargetInputError, type CheckReport, type ProbeEvent, type Verdict } from "../lib/probe";
+import { BlocklistSelectionError, normalizeTarget, parseBlocklistSelection, runCheck, SMTP_PORTS, TargetInputError, type CheckReport, type ProbeEvent, type ProbeOptionsInput, type Verdict } from "../lib/probe";
 import { createAddressPolicy, parseAllowList, TargetPolicyConfigError } from "../lib/security/target-policy";
 import { withAdvice } from "../lib/advice";
 import { formatProgress, formatReport } from "./format-report";
+import { parseListen, proveDeliveryFromCli } from "./prove-delivery";
 
 export const EXIT: Record<Verdict | "error", number> = {
   "not-open-relay": 0,
@@ -19,7 +20,8 @@ export const EXIT: Record<Verdict | "error", number> = {
 const USAGE = `Usage: relaycheck [options] <target>
 
 Checks whether an SMTP server is an open relay. <target> is a domain (its MX hosts are
-tested), a host name, or an IPv4/IPv6 address. No mail is ever sent: the probe stops at RCPT TO.
+tested), a host name, or an IPv4/IPv6 address. No mail is sent: the probe stops at RCPT TO
+(except one message per server with --prove-delivery-to, when you ask for it).
 
 Options:
   -p, --port <n>              SMTP port to test: 25 (default), 587 or 465 (implicit TLS); repeatable
@@ -39,6 +41,14 @@ Options:
                               set, or "off"); also RELAYCHECK_DNSBLS; default: the
                               default set, asked through the DNS servers above
       --no-starttls           stay in plaintext unless the server demands TLS
+      --prove-delivery-to <a> proof by delivery: through each server that accepted a relay test,
+                              send ONE harmless message to <a>, a mailbox you own, and print the
+                              token to look for there (the only time the CLI sends DATA)
+      --sink-listen <h:p>     with --prove-delivery-to: run the sink on host:port for the domain of
+                              <a> (its MX must reach it), send to <token>@<that domain> and wait
+                              for the message; the verdict says "proven" when it arrives
+      --delivery-wait <s>     how long --sink-listen waits (default 600)
+      --prove-delivery        the same as --prove-delivery-to, which it needs
       --allow-reserved-names  accept names under .test, .example, .invalid, .local (lab setups)
       --json                  print the final report as one JSON document, each server with its
                               advice (software, fix steps) and a summary
@@ -84,6 +94,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
         dns: { type: "string", multiple: true },
         dnsbl: { type: "string", multiple: true },
         "no-starttls": { type: "boolean" },
+        "prove-delivery": { type: "boolean" },
+        "prove-delivery-to": { type: "string" },
+        "sink-listen": { type: "string" },
+        "delivery-wait": { type: "string" },
         "allow-reserved-names": { type: "boolean" },
         json: { type: "boolean" },
         verbose: { type: "boolean", short: "v" },
@@ -134,9 +148,17 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const dnsbl = values.dnsbl?.join(",") ?? env.RELAYCHECK_DNSBLS;
     const blocklistZones = dnsbl?.trim() ? parseBlocklistSelection(dnsbl) : undefined;
 
+    const proofTo = values["prove-delivery-to"];
+    if (values["prove-delivery"] && !proofTo) throw new UsageError("--prove-delivery needs --prove-delivery-to <address>: a mailbox you own (or, with --sink-listen, any address at the domain the sink receives for)");
+    if (proofTo !== undefined && !/^[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9.-]{1,253}$/.test(proofTo)) throw new UsageError(`--prove-delivery-to must be a plain address (local@domain), got "${proofTo}"`);
+    const sinkListen = values["sink-listen"] === undefined ? null : parseListen(values["sink-listen"]);
+    if (values["sink-listen"] !== undefined && !sinkListen) throw new UsageError(`--sink-listen must be host:port, got "${values["sink-listen"]}"`);
+    if (sinkListen && !proofTo) throw new UsageError("--sink-listen needs --prove-delivery-to <any address at the sink's domain>");
+    const deliveryWait = positiveNumber("--delivery-wait", values["delivery-wait"], 86_400) ?? 600;
+
     const progress = !values.quiet && !values.json && process.stderr.isTTY;
     if (target.stripped) process.stderr.write(`Testing ${target.name} (removed "${target.stripped}")\n`);
-    const events = runCheck(target, {
+    const probeOptions = {
       ports,
       ehloName,
       senderDomain,
@@ -149,7 +171,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
         ...(timeout ? { commandMs: timeout * 1000, greetingMs: Math.max(timeout * 1000, 30_000) } : {}),
         ...(maxTime ? { serverTotalMs: maxTime * 1000 } : {}),
       },
-    });
+    } satisfies ProbeOptionsInput;
+    const events = runCheck(target, probeOptions);
     for (;;) {
       const step = await events.next();
       if (step.done) {
@@ -157,6 +180,17 @@ export async function main(argv: string[], env: Record<string, string | undefine
         break;
       }
       if (progress) writeProgress(step.value);
+    }
+    if (proofTo) {
+      report = await proveDeliveryFromCli(report, {
+        to: proofTo,
+        sinkListen,
+        waitMs: deliveryWait * 1000,
+        probe: probeOptions,
+        say: (line) => {
+          if (!values.quiet) process.stderr.write(`${line}\n`);
+        },
+      });
     }
   } catch (err) {
     if (err instanceof UsageError || err instanceof TargetInputError || err instanceof TargetPolicyConfigError) return usageError(err.message);

@@ -255,6 +255,22 @@ export const envSchema = z.object({
   /** The worker's /metrics port (0: any free port, logged); unset: the worker serves no metrics. */
   WORKER_METRICS_PORT: int(0, 65535).optional(),
   WORKER_METRICS_HOST: z.string().default("127.0.0.1"),
+
+  /**
+   * Proof by delivery (issue 12): who may ask a check to send one real message through a server
+   * that accepted at RCPT, to relaycheck's own sink: "off", "api-key" (requests with an API key
+   * only; the default) or "everyone". It needs RELAYCHECK_SINK_DOMAIN.
+   */
+  RELAYCHECK_DELIVERY_PROOF: z.enum(["off", "api-key", "everyone"]).default("api-key"),
+  /** The domain the sink takes proof messages for (its MX points at the sink); unset: no proofs. */
+  RELAYCHECK_SINK_DOMAIN: hostName.optional(),
+  /** How long a check waits for its proof message at the sink (default 10 min). */
+  RELAYCHECK_DELIVERY_WAIT_MS: int(100, 86_400_000).default(600_000),
+  /** Proof messages through one server for one target in 24 hours. */
+  RELAYCHECK_DELIVERY_PROOFS_PER_DAY: int(1, 1000).default(1),
+  /** Where the sink (`npm run sink`) listens: port 25 on every address by default. */
+  RELAYCHECK_SINK_HOST: z.string().default("0.0.0.0"),
+  RELAYCHECK_SINK_PORT: int(0, 65535).default(25),
 });
 
 export type Env = z.infer<typeof envSchema>;

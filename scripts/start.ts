@@ -8,7 +8,10 @@
  *      against DIRECT_DATABASE_URL when set (DATABASE_URL may go through a pooler);
  *   3. the web server, then one worker once the web answers /api/health: on a small machine the
  *      two start-ups would otherwise share the CPU and both be late (measured: healthy in half
- *      the time). Jobs wait in the queue meanwhile.
+ *      the time). Jobs wait in the queue meanwhile;
+ *   4. with RELAYCHECK_SINK_DOMAIN set, the proof-of-delivery sink (sink/main.ts) on a local port
+ *      (RELAYCHECK_SINK_HOST:RELAYCHECK_SINK_PORT, default 127.0.0.1:2525; port 25 needs root and
+ *      is the docker-compose service's).
  * (Starting the web server while PostgreSQL starts was tried: no measurable gain.)
  * Ctrl-C stops the children, then what was started here.
  */
@@ -56,7 +59,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stopAll(0));
   process.on("SIGTERM", () => void stopAll(0));
 
-  const start = (name: string, urls: Pick<Services, "databaseUrl" | "redisUrl">, args: string[]) => {
+  const start = (name: string, urls: Pick<Services, "databaseUrl" | "redisUrl">, args: string[], extraEnv: Record<string, string> = {}) => {
     const env: NodeJS.ProcessEnv = {
       // Node 22+ keeps the compiled code of the modules it loads: ~15 % less CPU for the web's start-up.
       NODE_COMPILE_CACHE: path.join(DATA_DIR, "compile-cache"),
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
       HOST: host,
       PORT: port,
       IP_HASH_SECRET: process.env.IP_HASH_SECRET || localSecrets().ipHashSecret,
+      ...extraEnv,
     };
     const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: "inherit" });
     child.on("exit", (code, signal) => {
@@ -106,6 +110,11 @@ async function main(): Promise<void> {
   if (healthy) say(`relaycheck is ready on ${url}  (${elapsed()}); starting the worker`);
   else say(`no healthy answer from ${url}/api/health after ${HEALTHY_WAIT_MS / 1000} s (see the messages above); starting the worker`);
   start("worker", ready, [...WORKER_NODE_FLAGS, "--import", "tsx", path.join(ROOT, "worker", "main.ts")]);
+  if (process.env.RELAYCHECK_SINK_DOMAIN) {
+    const sinkEnv = { RELAYCHECK_SINK_HOST: process.env.RELAYCHECK_SINK_HOST || "127.0.0.1", RELAYCHECK_SINK_PORT: process.env.RELAYCHECK_SINK_PORT || "2525" };
+    say(`starting the proof-of-delivery sink for ${process.env.RELAYCHECK_SINK_DOMAIN} on ${sinkEnv.RELAYCHECK_SINK_HOST}:${sinkEnv.RELAYCHECK_SINK_PORT}`);
+    start("sink", ready, ["--import", "tsx", path.join(ROOT, "sink", "main.ts")], sinkEnv);
+  }
 }
 
 /** A host for a URL: brackets around IPv6, and `wildcard` for an any-address (0.0.0.0, ::). */

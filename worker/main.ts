@@ -15,6 +15,7 @@ import { reconcileChecks } from "@/lib/checks/reconcile-checks";
 import { createRunCheckHandler, fail, FAILED_MESSAGE, type ProbeSettings } from "./run-check";
 import { createPurgeExpiredHandler } from "./purge-expired";
 import { createResumeCheckHandler } from "./resume-check";
+import { createDeliveryResumeHandler, type DeliveryProofDeps } from "./prove-delivery";
 import { createServerSlots } from "@/lib/concurrency/server-slots";
 import { createBlocklistCache } from "@/lib/checks/blocklist-cache";
 import type { BlocklistCache } from "@/lib/probe";
@@ -66,10 +67,26 @@ async function main(): Promise<void> {
   }
 
   const shutdown = new AbortController();
+  const probe = probeSettingsOf(env, env.RELAYCHECK_DNSBL_CACHE_SECONDS > 0 ? createBlocklistCache(services.redis, { prefix: services.keys.blocklistCache, ttlMs: env.RELAYCHECK_DNSBL_CACHE_SECONDS * 1000 }) : undefined);
+  // Proof by delivery (issue 12): offered when a sink domain is set and it is not switched off.
+  const deliveryProof: DeliveryProofDeps | undefined =
+    env.RELAYCHECK_SINK_DOMAIN && env.RELAYCHECK_DELIVERY_PROOF !== "off"
+      ? {
+          services,
+          probe: probe.base,
+          settings: {
+            sinkDomain: env.RELAYCHECK_SINK_DOMAIN,
+            waitMs: env.RELAYCHECK_DELIVERY_WAIT_MS,
+            perTargetPerDay: env.RELAYCHECK_DELIVERY_PROOFS_PER_DAY,
+            publicUrl: env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
+          },
+        }
+      : undefined;
   const handlers: Record<string, (job: Job) => Promise<void>> = {
     [runCheckJob.name]: createRunCheckHandler({
       services,
-      probe: probeSettingsOf(env, env.RELAYCHECK_DNSBL_CACHE_SECONDS > 0 ? createBlocklistCache(services.redis, { prefix: services.keys.blocklistCache, ttlMs: env.RELAYCHECK_DNSBL_CACHE_SECONDS * 1000 }) : undefined),
+      probe,
+      deliveryProof,
       shutdownSignal: shutdown.signal,
       serverSlots: createServerSlots(services.redis, {
         prefix: services.keys.serverSlots,
@@ -84,7 +101,7 @@ async function main(): Promise<void> {
     [resumeCheckJob.name]: createResumeCheckHandler({
       services,
       // The handlers of each wait reason (re-check, delivery proof) plug in here.
-      handlers: {},
+      handlers: { delivery: createDeliveryResumeHandler(services) },
       runMs: env.CHECK_TIMEOUT_MS,
       shutdownSignal: shutdown.signal,
       onCheckEnded: (checkId) => settleRunsOfCheck(monitorServices, checkId),

@@ -13,6 +13,7 @@ import { runCheck, type CheckReport, type ProbeEvent, type ProbeOptionsInput } f
 import { runCheckJob } from "@/lib/queue/jobs";
 import { recordCheckEvent } from "@/lib/checks/record-check-event";
 import { EventWriter } from "./event-writer";
+import { withDeliveryProof, type DeliveryProofDeps } from "./prove-delivery";
 import { retryWhileDown } from "@/lib/checks/retry-while-down";
 import { beatCheckHeart, startCheckRun } from "@/lib/checks/start-check-run";
 import { targetOf } from "@/lib/checks/build-check-view";
@@ -43,6 +44,8 @@ export interface RunCheckDeps {
   serverSlots?: ServerSlots;
   /** Sees every event the engine produced (metrics). */
   onProbeEvent?: (event: ProbeEvent) => void;
+  /** Proof by delivery (issue 12): set when the service offers it (a sink domain is configured). */
+  deliveryProof?: DeliveryProofDeps;
   /** Called once the check's report is stored whole (monitors compare it with the one before); its failure is logged, not thrown. */
   onCheckEnded?: (checkId: string) => Promise<unknown>;
 }
@@ -91,7 +94,7 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
     const onShutdown = () => controller.abort(new Error("worker shutting down"));
     deps.shutdownSignal.addEventListener("abort", onShutdown, { once: true });
     const heartbeat = setInterval(() => void beatCheckHeart(deps.services, checkId).catch(() => {}), deps.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
-    const writer = new EventWriter(deps.services, checkId, { until: run.deadlineAt.getTime(), log: runLog });
+    const writer = withDeliveryProof(new EventWriter(deps.services, checkId, { until: run.deadlineAt.getTime(), log: runLog }), deps.deliveryProof, check, { signal: controller.signal, log: runLog });
     const events = runCheck(targetOf(check), {
       ...deps.probe.base,
       ports: check.ports,

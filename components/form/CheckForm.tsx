@@ -14,19 +14,22 @@ interface Props {
   initialTarget?: string;
   /** An error from the no-JavaScript path (/checks redirects back here with it). */
   initialError?: string;
+  /** Offer the proof by delivery (RELAYCHECK_DELIVERY_PROOF=everyone and a sink configured). */
+  offerProof?: boolean;
 }
 
 /**
  * The check form. With JavaScript it posts to the JSON API and goes to the permalink; without,
  * the browser posts it to /checks, which redirects. API errors are shown next to the field.
  */
-export function CheckForm({ initialTarget = "", initialError }: Props) {
+export function CheckForm({ initialTarget = "", initialError, offerProof = false }: Props) {
   const router = useRouter();
   const ids = useId();
   const [target, setTarget] = useState(initialTarget);
   const [ports, setPorts] = useState<number[]>([25]);
   const [error, setError] = useState<string | null>(initialError ?? null);
   const [busy, setBusy] = useState(false);
+  const [prove, setProve] = useState(false);
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -35,7 +38,7 @@ export function CheckForm({ initialTarget = "", initialError }: Props) {
     if (!ports.length) return setError("Choose at least one port.");
     setBusy(true);
     setError(null);
-    const r = await submitCheck({ target: value, ports });
+    const r = await submitCheck({ target: value, ports, ...(offerProof && prove ? { proveDelivery: true } : {}) });
     if (r.ok) {
       router.push(safePath(r.url, `/checks/${r.id}`));
       return; // keep "busy" until the report page takes over
@@ -104,6 +107,17 @@ export function CheckForm({ initialTarget = "", initialError }: Props) {
           ))}
         </div>
       </fieldset>
+      {offerProof ? (
+        <label className="inline-flex items-start gap-2 text-sm">
+          <input type="checkbox" name="proveDelivery" value="true" checked={prove} onChange={(e) => setProve(e.target.checked)} className="mt-0.5 h-4 w-4 accent-accent" />
+          <span>
+            <span className="font-semibold">Prove by delivery</span>{" "}
+            <span className="text-muted">
+              where a server accepts a relay test, send it one harmless test message addressed to relaycheck&apos;s own mailbox, and wait (up to a few minutes) to see whether it arrives
+            </span>
+          </span>
+        </label>
+      ) : null}
     </form>
   );
 }

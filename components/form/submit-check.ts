@@ -4,6 +4,7 @@ export interface SubmitBody {
   target: string;
   ports?: number[];
   fresh?: boolean;
+  proveDelivery?: boolean;
 }
 
 export type SubmitResult =

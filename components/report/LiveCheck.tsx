@@ -6,6 +6,8 @@ import type { CheckStreamEvent, CheckView } from "@/lib/checks/types";
 import { CaseMatrix } from "./CaseMatrix";
 import { plural, serverSlug } from "./format";
 import { ServerHeading } from "./ServerHeading";
+import { ProofOfDelivery } from "./ProofOfDelivery";
+import { WaitingNotice } from "./WaitingNotice";
 import { applyEvent, initialLiveState, STREAM_EVENT_TYPES } from "./live-state";
 import { formatElapsed, inPlanOrder, plannedCaseIds } from "./live-progress";
 
@@ -144,6 +146,10 @@ export function LiveCheck({ view }: { view: CheckView }) {
               ? `The check could not run: ${state.error ?? "unknown error"}`
               : state.finished
                 ? "Finished — loading the full report…"
+                : state.status === "waiting" && state.waiting
+                  ? state.waiting.reason === "delivery"
+                    ? "Waiting for delivery of the proof message…"
+                    : "Waiting to re-check…"
                 : state.servers.length
                   ? `Testing ${plural(state.servers.length, "server")}: ${done} of ${plural(total, "test")} done${serversDone ? `, ${serversDone} of ${state.servers.length} servers finished` : ""}…`
                   : "Looking up the target's mail servers…"}
@@ -153,6 +159,7 @@ export function LiveCheck({ view }: { view: CheckView }) {
             {elapsed}
           </p>
         ) : null}
+        {state.status === "waiting" && state.waiting ? <WaitingNotice wait={state.waiting} now={now} /> : null}
         {connection === "retrying" ? <p className="text-sm text-muted">Live connection interrupted; reconnecting…</p> : null}
         {connection === "polling" ? <p className="text-sm text-muted">Live updates are unavailable; this page reloads its data every few seconds.</p> : null}
         {state.finished && state.status === "done" ? (
@@ -182,6 +189,7 @@ export function LiveCheck({ view }: { view: CheckView }) {
                 </p>
               </header>
             )}
+            {s.report?.proof ? <ProofOfDelivery proof={s.report.proof} /> : null}
             {cases.length ? <CaseMatrix cases={cases} caption={`Relay tests on ${s.host} so far`} idPrefix={`${slug}-`} /> : null}
           </section>
         );

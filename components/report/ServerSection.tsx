@@ -4,6 +4,7 @@ import { CaseGroups } from "./CaseGroups";
 import { serverSlug } from "./format";
 import { ServerFacts } from "./ServerFacts";
 import { ServerHeading } from "./ServerHeading";
+import { ProofOfDelivery } from "./ProofOfDelivery";
 import { Timeline } from "./Timeline";
 import { buildTimeline } from "./timeline-model";
 import { Transcript } from "./Transcript";
@@ -28,6 +29,7 @@ export function ServerSection({ server, checkId, summary }: { server: ServerRepo
   return (
     <section aria-labelledby={`${slug}-h`} id={slug} className="card space-y-6 p-4 sm:p-6">
       <ServerHeading server={server} headingId={`${slug}-h`} summary={summary} />
+      {server.proof ? <ProofOfDelivery proof={server.proof} /> : null}
       {server.cases.length ? (
         <Part title="Relay tests">
           <CaseGroups cases={server.cases} host={server.host} idPrefix={`${slug}-`} />

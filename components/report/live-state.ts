@@ -111,10 +111,13 @@ export function applyEvent(state: LiveState, e: CheckStreamEvent): LiveState {
     }
     case "resumed":
       return { ...state, status: "running", waiting: null };
+    case "delivery":
+      // The proof message arrived: the server's report now carries the proof and its verdict.
+      return { ...state, servers: upsert(state.servers, e.server, () => ({ ...fromKey(e.server), host: e.report.host }), (x) => ({ ...x, report: e.report, cases: e.report.cases, activity: null })) };
     case "attempt":
       // A new run: what the lost run showed is void.
       return { ...state, status: "running", queuePosition: null, servers: [], finished: false, error: null, waiting: null };
   }
 }
 
-export const STREAM_EVENT_TYPES: CheckStreamEvent["type"][] = ["status", "attempt", "resolved", "connected", "reply", "case-result", "server-done", "waiting", "resumed", "done", "failed"];
+export const STREAM_EVENT_TYPES: CheckStreamEvent["type"][] = ["status", "attempt", "resolved", "connected", "reply", "case-result", "server-done", "waiting", "resumed", "delivery", "done", "failed"];

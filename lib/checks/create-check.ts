@@ -32,6 +32,8 @@ export const createCheckInput = z
     target: z.string().min(1, "target is required").max(1024, "target is too long"),
     ports: z.array(z.number().int().min(1).max(65535)).min(1).max(3).optional(),
     fresh: z.boolean().optional(),
+    /** Send one real message through each server that accepted at RCPT, to relaycheck's sink (issue 12). */
+    proveDelivery: z.boolean().optional(),
   })
   .strict();
 
@@ -52,6 +54,8 @@ export interface CreateCheckContext {
    * input and reused reports cost the client nothing.
    */
   consumeClientPoint?: () => Promise<void>;
+  /** Whether the request carries a valid API key (proof by delivery may need one). */
+  withApiKey?: boolean;
 }
 
 export interface CreateCheckResult {
@@ -69,8 +73,10 @@ export async function createCheck(
 ): Promise<CreateCheckResult> {
   const { db, settings } = services;
   const { target, ports } = validateTarget(input.target, input.ports, settings);
+  const proof = input.proveDelivery === true;
+  if (proof) guardDeliveryProof(settings, ctx.withApiKey === true);
 
-  const decided = await reuseOrInsert(services, target, ports, input.fresh === true, ctx);
+  const decided = await reuseOrInsert(services, target, ports, input.fresh === true, ctx, proof);
   if ("reuse" in decided) {
     const view = await getCheck(decided.reuse, services);
     if (view) return { check: { ...view, reused: true }, created: false, rateLimitHeaders: {} };
@@ -110,6 +116,7 @@ async function reuseOrInsert(
   ports: number[],
   fresh: boolean,
   ctx: CreateCheckContext,
+  proof: boolean,
 ): Promise<{ reuse: string } | { id: string; rateLimitHeaders: Record<string, string>; superseded: string | null }> {
   const { db, settings } = services;
   const now = Date.now();
@@ -117,7 +124,7 @@ async function reuseOrInsert(
   return db.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`;
-      const recent = await findReusable(tx, settings, target.name, ports, fresh);
+      const recent = await findReusable(tx, settings, target.name, ports, fresh, proof);
       let superseded: string | null = null;
       if (recent && "open" in recent) {
         if (await isAlive(services, recent.open, now)) return { reuse: recent.open.id };
@@ -138,6 +145,7 @@ async function reuseOrInsert(
           targetUnicode: target.unicode ?? null,
           targetStripped: target.stripped ?? null,
           ports,
+          proveDelivery: proof,
           schemaVersion: REPORT_SCHEMA_VERSION,
           clientIpHash: hashClientIp(ctx.clientIp, settings.ipHashSecret),
           deadlineAt: new Date(now + settings.queueTimeoutMs + settings.checkTimeoutMs),
@@ -157,9 +165,11 @@ async function findReusable(
   target: string,
   ports: number[],
   fresh: boolean,
+  proof: boolean,
 ): Promise<{ done: string } | { open: OpenCheck } | null> {
   const latest = await db.check.findFirst({
-    where: { target, ports: { equals: ports }, status: { not: "failed" } },
+    // A request for a proof by delivery reuses only a check that asked for one too.
+    where: { target, ports: { equals: ports }, status: { not: "failed" }, ...(proof ? { proveDelivery: true } : {}) },
     orderBy: { createdAt: "desc" },
     select: { id: true, status: true, createdAt: true, deadlineAt: true, heartbeatAt: true },
   });
@@ -186,4 +196,16 @@ async function isAlive(services: CheckServices, check: OpenCheck, now: number): 
   if (!job) return false;
   const state = await job.getState();
   return state !== "failed" && state !== "completed" && state !== "unknown";
+}
+
+/**
+ * Who may ask for a proof by delivery (RELAYCHECK_DELIVERY_PROOF): it sends a real message, so it
+ * is not offered anonymously by default (the home page explains why).
+ */
+function guardDeliveryProof(settings: CheckSettings, withApiKey: boolean): void {
+  const who = settings.deliveryProof ?? "off";
+  if (who === "off") throw new AppError("bad_request", "Proof by delivery is not offered by this service.");
+  if (who === "api-key" && !withApiKey) {
+    throw new AppError("bad_request", "Proof by delivery sends a real message through the server, so this service offers it only to requests with an API key.");
+  }
 }

@@ -132,6 +132,11 @@ async function applyEvent(tx: Tx, checkId: string, event: CheckStreamEvent, seq:
     case "resumed":
       await tx.check.update({ where: { id: checkId }, data: { status: "running", waiting: Prisma.DbNull, heartbeatAt: new Date() } });
       return;
+    case "delivery":
+      // The server's report with its proof: the row moves on (its verdict too); the check's own
+      // verdict comes with the `done` that follows.
+      await finishServer(tx, checkId, event.server, event.report);
+      return;
     case "failed":
       await tx.check.update({
         where: { id: checkId },

@@ -24,7 +24,9 @@ import {
   TLS_MODES,
   TRANSCRIPT_DIRECTIONS,
   VERDICTS,
+  PROOF_STATUSES,
   type CaseResult,
+  type DeliveryProof,
   type CheckReport,
   type Finding,
   type NormalizedTarget,
@@ -179,6 +181,34 @@ const sessionSummarySchema = z.object({
   detail: z.string().nullable(),
 });
 
+export const deliveryProofSchema = named(
+  "DeliveryProof",
+  z.object({
+    status: z.enum(PROOF_STATUSES),
+    caseId: z.string().nullable(),
+    mailFrom: z.string(),
+    rcptTo: z.string(),
+    sentAt: z.string().nullable(),
+    reply: z.object({ code: int(), enhanced: z.string().nullable(), text: z.string() }).nullable(),
+    waitMs: z.number(),
+    waitUntil: z.string().nullable(),
+    arrival: z
+      .object({
+        at: z.string(),
+        remoteAddress: z.string(),
+        heloName: z.string().nullable(),
+        mailFrom: z.string(),
+        rcptTo: z.string(),
+        received: strings(),
+      })
+      .nullable(),
+    delayMs: z.number().nullable(),
+    detail: z.string(),
+    transcript: z.array(transcriptLineSchema),
+  }),
+  "The one message a proof by delivery sent through the server (only when the check asked for it), and whether it reached relaycheck's sink.",
+);
+
 /** A server's report as stored in `check_servers.report`: its cases and transcript are kept apart. */
 export const storedServerReportSchema = z.object({
   host: z.string(),
@@ -224,6 +254,7 @@ export const storedServerReportSchema = z.object({
     .object({ allowed: int(), periodMs: z.number().nullable(), waitedMs: z.number(), casesNotRun: int() })
     .optional()
     .describe("Set when the server refused new connections with 421 and the probe had to pace itself."),
+  proof: deliveryProofSchema.optional(),
 });
 
 export const serverReportSchema = named(
@@ -403,6 +434,7 @@ const serviceEventSchemas = {
   attempt: z.object({ type: z.literal("attempt"), t: z.number(), attempt: z.number().int().min(1), reason: z.string() }),
   waiting: z.object({ type: z.literal("waiting"), t: z.number(), wait: checkWaitSchema, report: checkReportSchema }),
   resumed: z.object({ type: z.literal("resumed"), t: z.number(), reason: waitReasonSchema, round: int().min(1) }),
+  delivery: z.object({ type: z.literal("delivery"), t: z.number(), server: z.string(), report: serverReportSchema }),
 };
 
 export const checkStreamEventSchema = named(
@@ -413,6 +445,7 @@ export const checkStreamEventSchema = named(
     serviceEventSchemas.attempt,
     serviceEventSchemas.waiting,
     serviceEventSchemas.resumed,
+    serviceEventSchemas.delivery,
     probeEventSchemas.resolved,
     probeEventSchemas.connected,
     probeEventSchemas.reply,
@@ -434,6 +467,7 @@ export const storedEventSchema = z.discriminatedUnion("type", [
   serviceEventSchemas.attempt,
   serviceEventSchemas.waiting,
   serviceEventSchemas.resumed,
+  serviceEventSchemas.delivery,
   probeEventSchemas.resolved,
   probeEventSchemas.connected,
   probeEventSchemas.reply,
@@ -464,6 +498,7 @@ export type SchemaMatchesTypes = [
   Check<SameType<z.infer<typeof checkLinksSchema>, CheckLinks>>,
   Check<SameType<z.infer<typeof pendingServerSchema>, PendingServer>>,
   Check<SameType<z.infer<typeof checkWaitSchema>, CheckWait>>,
+  Check<SameType<z.infer<typeof deliveryProofSchema>, DeliveryProof>>,
   Check<SameType<z.infer<typeof checkViewSchema>, CheckView>>,
   Check<SameType<z.infer<typeof checkHistoryItemSchema>, CheckHistoryItem>>,
   Check<SameType<z.infer<typeof checkStreamEventSchema>, CheckStreamEvent>>,

@@ -42,6 +42,8 @@ export interface CheckSettings {
   sseMaxStreamsPerClient: number;
   sseMaxStreams: number;
   sseStatusPollMs: number;
+  /** Who may ask for a proof by delivery: "off" when no sink domain is set (RELAYCHECK_DELIVERY_PROOF). */
+  deliveryProof?: "off" | "api-key" | "everyone";
 }
 
 export interface CheckServices {
@@ -77,6 +79,7 @@ export function settingsFromEnv(env: Env): CheckSettings {
     sseMaxStreamsPerClient: env.SSE_MAX_STREAMS_PER_CLIENT,
     sseMaxStreams: env.SSE_MAX_STREAMS,
     sseStatusPollMs: env.SSE_STATUS_POLL_MS,
+    deliveryProof: env.RELAYCHECK_SINK_DOMAIN ? env.RELAYCHECK_DELIVERY_PROOF : "off",
   };
 }
 

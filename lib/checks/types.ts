@@ -124,7 +124,13 @@ export type CheckStreamEvent =
    */
   | { type: "waiting"; t: number; wait: CheckWait; report: CheckReport }
   /** The follow-up of a wait starts: the status is "running" again; a `waiting` or `done` follows. */
-  | { type: "resumed"; t: number; reason: WaitReason; round: number };
+  | { type: "resumed"; t: number; reason: WaitReason; round: number }
+  /**
+   * A server's proof by delivery moved on (issue 12): the message was sent (or could not be),
+   * arrived at relaycheck's sink, or did not arrive within the wait. `report` is the server's
+   * report with its `proof` and verdict; on arrival the check's `done` follows.
+   */
+  | { type: "delivery"; t: number; server: string; report: ServerReport };
 
 export interface CheckHistoryItem {
   id: string;

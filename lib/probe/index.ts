@@ -8,3 +8,5 @@ export { escapeText } from "./escape-text";
 export { BLOCKLISTS, DEFAULT_BLOCKLIST_ZONES, BlocklistSelectionError, parseBlocklistSelection, selectBlocklists } from "./blocklists";
 export type { BlocklistDefinition } from "./blocklists";
 export { checkBlocklists, createBlocklistChecker, DNSBL_BUDGET_MS, DNSBL_CACHE_TTL_MS, DNSBL_QUERY_TIMEOUT_MS } from "./check-blocklists";
+export { sendProofMessage, proofMessageLines, PROOF_SESSION_TOTAL_MS } from "./send-proof-message";
+export type { ProofMessageInput, ProofSessionResult, ProofSessionOutcome } from "./send-proof-message";

@@ -130,6 +130,23 @@ export class SmtpSession {
     return replies;
   }
 
+  /**
+   * Sends a message after DATA's 354 and reads the reply to its end: each line dot-stuffed, all
+   * joined with CRLF, then "." alone. A line holding CR, LF or NUL is refused. Only the proof
+   * session (send-proof-message.ts) calls it: the relay probe itself never sends DATA.
+   */
+  async sendMessage(lines: string[]): Promise<SmtpReply> {
+    for (const line of lines) {
+      if (/[\r\n\0]/.test(line)) throw new Error(`refusing to send a message line with CR, LF or NUL: ${JSON.stringify(line)}`);
+    }
+    if (this.failure) throw this.failure;
+    this.options.transcript.add(this.id, "client", `(message: ${lines.length} lines)`);
+    this.options.transcript.add(this.id, "client", ".");
+    const stuffed = lines.map((l) => (l.startsWith(".") ? `.${l}` : l));
+    this.socket.write(`${stuffed.join("\r\n")}\r\n.\r\n`);
+    return this.read(".", this.options.timeouts.commandMs);
+  }
+
   /** STARTTLS after its 220: hands the socket to TLS; bytes buffered before it are dropped. */
   async upgrade(): Promise<TlsInfo> {
     const dropped = this.parser.reset() + this.ready.length;

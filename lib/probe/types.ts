@@ -451,6 +451,57 @@ export interface ServerReport {
   transcriptTruncated: boolean;
   /** Set when the server refused new connections with 421 and the probe had to pace itself. */
   rateLimit?: ConnectionRateLimit;
+  /** The proof by delivery, when the check asked for one and the server accepted at RCPT. */
+  proof?: DeliveryProof;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proof by delivery (issue 12)
+
+/**
+ * Where a proof by delivery stands: not sent (the server refused it, or a cap), sent and waited
+ * for, delivered to relaycheck's sink, or not delivered within the wait.
+ */
+export const PROOF_STATUSES = ["not-sent", "sent", "delivered", "not-delivered"] as const;
+export type ProofStatus = (typeof PROOF_STATUSES)[number];
+
+/** What the sink saw of a proof message: the envelope and the Received: chain (the body is dropped). */
+export interface DeliveryArrival {
+  /** ISO time the sink had the whole message. */
+  at: string;
+  /** The address that handed the message to the sink. */
+  remoteAddress: string;
+  /** The name that address gave in EHLO/HELO. */
+  heloName: string | null;
+  mailFrom: string;
+  rcptTo: string;
+  /** The message's Received: header fields, top (the last hop) first, unfolded. */
+  received: string[];
+}
+
+/** The one message a proof by delivery sends through a server, and what became of it. */
+export interface DeliveryProof {
+  status: ProofStatus;
+  /** The case whose accepted form (plain or a trick) the message used. */
+  caseId: string | null;
+  mailFrom: string;
+  /** The recipient, with the single-use token shown as "<token>". */
+  rcptTo: string;
+  /** ISO time the server accepted the message (its reply to the end of DATA). */
+  sentAt: string | null;
+  /** The server's reply to the end of DATA (or the reply that refused the message). */
+  reply: Pick<SmtpReply, "code" | "enhanced" | "text"> | null;
+  /** How long relaycheck waits for the message at its sink. */
+  waitMs: number;
+  /** ISO time the wait ends. */
+  waitUntil: string | null;
+  arrival: DeliveryArrival | null;
+  /** From the end of DATA to the sink's arrival. */
+  delayMs: number | null;
+  /** For people, e.g. "proven: delivered in 3.2 s via 127.0.0.21". */
+  detail: string;
+  /** The proof session, as the probe's own transcript lines (session 0), token masked. */
+  transcript: TranscriptLine[];
 }
 
 export interface ResolutionInfo {

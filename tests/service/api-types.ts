@@ -401,6 +401,33 @@ export interface components {
             severity: "critical" | "warning" | "info";
             message: string;
         };
+        /** @description The one message a proof by delivery sent through the server (only when the check asked for it), and whether it reached relaycheck's sink. */
+        DeliveryProof: {
+            /** @enum {string} */
+            status: "not-sent" | "sent" | "delivered" | "not-delivered";
+            caseId: string | null;
+            mailFrom: string;
+            rcptTo: string;
+            sentAt: string | null;
+            reply: {
+                code: number;
+                enhanced: string | null;
+                text: string;
+            } | null;
+            waitMs: number;
+            waitUntil: string | null;
+            arrival: {
+                at: string;
+                remoteAddress: string;
+                heloName: string | null;
+                mailFrom: string;
+                rcptTo: string;
+                received: string[];
+            } | null;
+            delayMs: number | null;
+            detail: string;
+            transcript: components["schemas"]["TranscriptLine"][];
+        };
         ServerReport: {
             host: string;
             ip: string;
@@ -465,6 +492,7 @@ export interface components {
                 waitedMs: number;
                 casesNotRun: number;
             };
+            proof?: components["schemas"]["DeliveryProof"];
             cases: components["schemas"]["CaseResult"][];
             transcript: components["schemas"]["TranscriptLine"][];
         };
@@ -657,6 +685,7 @@ export interface components {
                     waitedMs: number;
                     casesNotRun: number;
                 };
+                proof?: components["schemas"]["DeliveryProof"];
                 cases: components["schemas"]["CaseResult"][];
                 transcript: components["schemas"]["TranscriptLine"][];
                 advice: components["schemas"]["Advice"];
@@ -705,6 +734,12 @@ export interface components {
             t: number;
             reason: components["schemas"]["WaitReason"];
             round: number;
+        } | {
+            /** @constant */
+            type: "delivery";
+            t: number;
+            server: string;
+            report: components["schemas"]["ServerReport"];
         } | {
             /** @constant */
             type: "resolved";
@@ -787,6 +822,7 @@ export interface components {
             ports?: number[];
             /** @description Probe again instead of reusing a recent report (honoured after a cool-down). */
             fresh?: boolean;
+            proveDelivery?: boolean;
         };
         CheckDiff: {
             target: string;

@@ -63,6 +63,17 @@ export interface PostfixOptions {
   main?: Record<string, string>;
   /** postscreen in front of smtpd, with its greet wait and after-220 tests. */
   postscreen?: { greetWait: string };
+  /**
+   * transport_maps entries (domain → transport), e.g. `{ "sink.test": "smtp:[127.0.0.80]:2525" }`:
+   * mail for these domains really leaves through Postfix's SMTP client (only to loopback sinks);
+   * everything else still goes to the discard transport.
+   */
+  transports?: Record<string, string>;
+  /**
+   * Files written to the instance's config directory (name → content), for lookup tables that
+   * `main` names as `regexp:$config_directory/<name>`.
+   */
+  files?: Record<string, string>;
 }
 
 export interface PostfixInstance {
@@ -113,7 +124,16 @@ export function postfixAvailable(): DependencyCheck {
   return availability;
 }
 
-function mainCf(o: { dir: string; host: string; preset: PostfixPreset; myhostname: string; domain: string; postscreen?: PostfixOptions["postscreen"]; extra: Record<string, string> }): string {
+function mainCf(o: {
+  dir: string;
+  host: string;
+  preset: PostfixPreset;
+  myhostname: string;
+  domain: string;
+  postscreen?: PostfixOptions["postscreen"];
+  transports?: Record<string, string>;
+  extra: Record<string, string>;
+}): string {
   // Not `error:`: smtpd rejects at RCPT a recipient whose transport is `error`, which would make
   // the open preset look closed. `discard:` accepts and throws away; and no DATA is ever sent.
   const never = "discard:relaycheck test instance never delivers";
@@ -159,6 +179,8 @@ function mainCf(o: { dir: string; host: string; preset: PostfixPreset; myhostnam
     append_dot_mydomain: "no",
     maillog_file: path.join(o.dir, "maillog"),
     maillog_file_prefixes: o.dir,
+    ...(o.transports ? { transport_maps: `texthash:${path.join(o.dir, "conf", "transport")}`, smtp_tls_security_level: "none", smtp_connect_timeout: "5s" } : {}),
+
     ...(o.postscreen ? postscreenCf(o.postscreen) : {}),
     ...o.extra,
   };
@@ -178,7 +200,7 @@ function postscreenCf(o: NonNullable<PostfixOptions["postscreen"]>): Record<stri
   };
 }
 
-function masterCf(host: string, postscreen: boolean): string {
+function masterCf(host: string, postscreen: boolean, smtpClient: boolean): string {
   // Only what smtpd needs to answer up to RCPT; chroot off (the temp dir is no chroot jail).
   const front = postscreen
     ? `${host}:25 inet n - n - 1 postscreen
@@ -203,7 +225,7 @@ discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
-`;
+${smtpClient ? "smtp      unix  -       -       n       -       -       smtp\n" : ""}`;
 }
 
 /** The queue directories `postfix check` would create, with its ownership and modes. */
@@ -344,8 +366,16 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
     await mkdir(path.join(dir, "data"));
     await chown(path.join(dir, "data"), Number(spawnSync("id", ["-u", "postfix"], { encoding: "utf8" }).stdout.trim()), 0);
     await createQueue(path.join(dir, "queue"));
-    await writeFile(path.join(dir, "conf", "main.cf"), mainCf({ dir, host, preset, myhostname, domain, postscreen: options.postscreen, extra: options.main ?? {} }));
-    await writeFile(path.join(dir, "conf", "master.cf"), masterCf(host, options.postscreen !== undefined));
+    await writeFile(
+      path.join(dir, "conf", "main.cf"),
+      mainCf({ dir, host, preset, myhostname, domain, postscreen: options.postscreen, transports: options.transports, extra: options.main ?? {} }),
+    );
+    await writeFile(path.join(dir, "conf", "master.cf"), masterCf(host, options.postscreen !== undefined, options.transports !== undefined));
+    if (options.transports) await writeFile(path.join(dir, "conf", "transport"), Object.entries(options.transports).map(([d, t]) => `${d} ${t}\n`).join(""));
+    for (const [name, content] of Object.entries(options.files ?? {})) {
+      if (!/^[a-z0-9_.-]+$/.test(name) || name === "main.cf" || name === "master.cf") throw new Error(`bad config file name ${name}`);
+      await writeFile(path.join(dir, "conf", name), content);
+    }
     const recipients = options.recipients ?? ["postmaster", "abuse", "alice"];
     await writeFile(path.join(dir, "conf", "recipients"), recipients.map((r) => `${r} ok\n`).join(""));
 

@@ -25,6 +25,7 @@ export async function POST(request: Request): Promise<Response> {
   const target = String(form?.get("target") ?? "").trim();
   const ports = (form?.getAll("ports") ?? []).map((p) => Number(p)).filter((p) => Number.isInteger(p));
   const fresh = form?.get("fresh") === "1";
+  const proveDelivery = form?.get("proveDelivery") === "true";
 
   const headers = new Headers(request.headers);
   headers.set("content-type", "application/json");
@@ -33,7 +34,7 @@ export async function POST(request: Request): Promise<Response> {
   const apiRequest = new Request(new URL("/api/v1/checks", request.url), {
     method: "POST",
     headers,
-    body: JSON.stringify({ target, ...(ports.length ? { ports } : {}), ...(fresh ? { fresh: true } : {}) }),
+    body: JSON.stringify({ target, ...(ports.length ? { ports } : {}), ...(fresh ? { fresh: true } : {}), ...(proveDelivery ? { proveDelivery: true } : {}) }),
   });
   const res = await createCheckApi(apiRequest);
   const body = (await res.json().catch(() => null)) as { url?: unknown; error?: { message?: unknown } } | null;

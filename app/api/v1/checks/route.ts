@@ -8,7 +8,7 @@ import { readJsonBody } from "@/app/api/_lib/read-json-body";
 import { limitRequest } from "@/app/api/_lib/client";
 
 /**
- * POST /api/v1/checks `{ target, ports?, fresh? }` → 202 (new check) or 200 (recent one reused).
+ * POST /api/v1/checks `{ target, ports?, fresh?, proveDelivery? }` → 202 (new check) or 200 (recent one reused).
  * Only a new probe takes a point of the client's check limit: invalid input gets its 400 and a
  * reused report its 200 without spending one (both count as requests, like reads).
  */
@@ -19,6 +19,7 @@ export async function POST(request: Request): Promise<Response> {
     let checkLimit: Record<string, string> | null = null;
     const result = await createCheck(input, {
       clientIp: client.ip,
+      withApiKey: client.key.startsWith("key:"),
       consumeClientPoint: async () => {
         checkLimit = await client.consumeCheckPoint();
       },
