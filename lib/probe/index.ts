@@ -8,3 +8,5 @@ export { escapeText } from "./escape-text";
 export { BLOCKLISTS, DEFAULT_BLOCKLIST_ZONES, BlocklistSelectionError, parseBlocklistSelection, selectBlocklists } from "./blocklists";
 export type { BlocklistDefinition } from "./blocklists";
 export { checkBlocklists, createBlocklistChecker, DNSBL_BUDGET_MS, DNSBL_CACHE_TTL_MS, DNSBL_QUERY_TIMEOUT_MS } from "./check-blocklists";
+export { recheckPlan, recheckCases, mergeServerRecheck, isRecheckable, plannedCaseCount } from "./recheck-cases";
+export type { RecheckServerPlan, RecheckRound, MergeRound } from "./recheck-cases";
