@@ -130,7 +130,7 @@ describe("a re-check round", () => {
     expect(f.log.connections).toBe(connections);
   });
 
-  it("waits for the server slot and honours the abort signal", async () => {
+  it("takes the server slot, and honours the abort signal", async () => {
     const f = await fake(startGreylisting({ relay: "open", greylistDelayMs: GREYLIST_MS }));
     const { report } = await probeFake(f, dns.address, { timeouts: { retryPauseMs: 50 } });
     const slots: string[] = [];
@@ -150,5 +150,21 @@ describe("a re-check round", () => {
     // Aborted before it began: no slot taken, nothing run, the report as it was.
     expect(slots).toEqual([]);
     expect(after.servers).toEqual(report.servers);
+
+    // Not aborted: the round takes the server's slot (the service's cap across workers) and gives it back.
+    const released: string[] = [];
+    await recheckCases(
+      report,
+      optionsFor([f.port], dns.address, {
+        acquireServerSlot: async (ip, port) => {
+          slots.push(`${ip}:${port}`);
+          return () => void released.push(`${ip}:${port}`);
+        },
+      }),
+      { round: 1 },
+    );
+    expect(slots).toEqual([`${f.host}:${f.port}`]);
+    expect(released).toEqual(slots);
+    expect(f.log.maxSessionsAtOnce).toBeLessThanOrEqual(2);
   });
 });
