@@ -85,6 +85,23 @@ describe("live state", () => {
     expect(state.finished).toBe(true);
   });
 
+  it("a wait shows the interim verdict until the follow-up's done; a reload during the wait starts from it", () => {
+    const report = { ...openRelay, schemaVersion: 1, options: openRelay.options!, startedAt: "", finishedAt: "", durationMs: 1, verdict: "inconclusive" as const, reason: "greylisted", resolution: openRelay.resolution!, servers: [server] };
+    const wait = { reason: "recheck" as const, until: "2026-12-02T12:41:00.000Z", round: 1, servers: [key], message: "Re-checking at 12:41 UTC (greylisting): 3 cases got a temporary refusal." };
+    let state = initialLiveState(running);
+    for (const e of events) state = applyEvent(state, e);
+    expect(state.interim).toBeNull();
+    state = applyEvent(state, { type: "waiting", t: 70, wait, report });
+    expect(state).toMatchObject({ status: "waiting", waiting: wait, interim: { verdict: "inconclusive", reason: "greylisted" }, finished: false });
+    expect(state.servers[0]!.report).toBe(server);
+    state = applyEvent(state, { type: "resumed", t: 0, reason: "recheck", round: 1 });
+    expect(state).toMatchObject({ status: "running", waiting: null, interim: { verdict: "inconclusive" } });
+    state = applyEvent(state, { type: "done", t: 9, report: { ...report, verdict: "open-relay" } });
+    expect(state).toMatchObject({ status: "done", finished: true, waiting: null });
+    const reloaded = initialLiveState({ ...running, status: "waiting", waiting: wait, verdict: "inconclusive", reason: "greylisted" });
+    expect(reloaded).toMatchObject({ status: "waiting", waiting: wait, interim: { verdict: "inconclusive", reason: "greylisted" } });
+  });
+
   it("a failed check ends the live view with the service's message", () => {
     const state = applyEvent(initialLiveState(running), { type: "failed", t: 1, error: { code: "unavailable", message: "The worker went away." } });
     expect(state).toMatchObject({ status: "failed", finished: true, error: "The worker went away." });
