@@ -39,6 +39,25 @@ describe("transcriptText", () => {
 });
 
 describe("buildTimeline", () => {
+  it("shows a re-checked case in its first session with what it got there", () => {
+    const base = openRelay.servers[0]!;
+    const c = base.cases.find((x) => x.group !== "baseline")!;
+    const second = { ...base.sessions[0]!, id: 99, startedMs: 60_000, endedMs: 60_050, caseIds: [c.id] };
+    const server = {
+      ...base,
+      sessions: [...base.sessions, second],
+      cases: base.cases.map((x) =>
+        x.id === c.id
+          ? { ...x, session: 99, recheck: { round: 1, at: "2026-12-02T12:41:00.000Z" }, earlier: [{ round: 0, at: "2026-12-02T12:35:00.000Z", mailFrom: x.mailFrom, outcome: "tempfail" as const, stage: "rcpt" as const, reply: { code: 450, enhanced: "4.2.0", text: "Greylisted" }, session: x.session, note: null }] }
+          : x,
+      ),
+    };
+    const model = buildTimeline(server);
+    const labels = (id: number) => model.rows.find((r) => r.session.id === id)!.segments.filter((s) => s.kind === "case").map((s) => s.label);
+    expect(labels(c.session!)).toContain(`${c.title}: ${outcomeLabel({ ...c, outcome: "tempfail", evidence: false }).label}`);
+    expect(labels(99)).toEqual([`${c.title}: ${outcomeLabel(c).label}`]);
+  });
+
   it("lays out each session: connect, greeting, EHLO, TLS, then every case", () => {
     const server = openRelay.servers[0]!;
     const model = buildTimeline(server);
