@@ -127,6 +127,12 @@ describe("relaycheck CLI", () => {
     expect(code).toBe(0);
   });
 
+  it("--retry-tempfail does nothing more for a server with no temporary refusal", async () => {
+    const code = await cli("127.0.0.1", "-p", String(closed.port), "--allow", "127.0.0.1/32", ...quietDns, "--json", "--retry-tempfail", "600", "--retry-pause", "0", "--rate-limit-wait", "30");
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/re-checking/);
+  });
+
   it.each([
     [[], /a target is required/],
     [["a.example", "b.example"], /one target at a time/],
@@ -137,6 +143,11 @@ describe("relaycheck CLI", () => {
     [["127.0.0.1", "--allow", "not-a-cidr"], /not-a-cidr/],
     [["127.0.0.1", "--bogus"], /Unknown option/],
     [["127.0.0.1", "--recipient-domain", "1.2.3.4"], /--recipient-domain must be a domain/],
+    [["127.0.0.1", "--retry-tempfail", "0"], /--retry-tempfail must be a number of seconds/],
+    [["127.0.0.1", "--retry-tempfail", "soon"], /--retry-tempfail must be a number of seconds/],
+    [["127.0.0.1", "--retry-pause=-1"], /--retry-pause must be a number of seconds from 0 to 600/],
+    [["127.0.0.1", "--rate-limit-wait", "1e9"], /--rate-limit-wait must be a number of seconds from 0 to 3600/],
+    [["127.0.0.1", "--rate-limit-wait", "120"], /--rate-limit-wait \(120 s\) must be shorter than --max-time \(90 s\)/],
   ])("usage error %j exits 3 and says what is wrong", async (args, message) => {
     expect(await cli(...args)).toBe(3);
     expect(stderr).toMatch(message);

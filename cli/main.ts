@@ -3,7 +3,22 @@
  * queue. Exit codes follow the Nagios plugin convention so it drops into monitoring.
  */
 import { parseArgs } from "node:util";
-import { BlocklistSelectionError, normalizeTarget, parseBlocklistSelection, runCheck, SMTP_PORTS, TargetInputError, type CheckReport, type ProbeEvent, type ProbeOptionsInput, type Verdict } from "../lib/probe";
+import {
+  BlocklistSelectionError,
+  DEFAULT_TIMEOUTS,
+  normalizeTarget,
+  parseBlocklistSelection,
+  plannedCaseCount,
+  recheckCases,
+  recheckPlan,
+  runCheck,
+  SMTP_PORTS,
+  TargetInputError,
+  type CheckReport,
+  type ProbeEvent,
+  type ProbeOptionsInput,
+  type Verdict,
+} from "../lib/probe";
 import { createAddressPolicy, parseAllowList, TargetPolicyConfigError } from "../lib/security/target-policy";
 import { withAdvice } from "../lib/advice";
 import { formatProgress, formatReport } from "./format-report";
@@ -40,6 +55,14 @@ Options:
                               domain (comma-separated zones, "default" for the default
                               set, or "off"); also RELAYCHECK_DNSBLS; default: the
                               default set, asked through the DNS servers above
+      --retry-tempfail <s>    when cases got a temporary refusal a later session could decide
+                              (greylisting), wait this long, run only those cases again, and
+                              once more if needed; the report and exit code are the final ones
+                              (default: off; e.g. 75)
+      --retry-pause <s>       pause before a case that got a temporary refusal runs again
+                              within the probe, in a later session (default 3; 0 to 600)
+      --rate-limit-wait <s>   longest wait for a server that limits new connections (421),
+                              within --max-time (default 62)
       --no-starttls           stay in plaintext unless the server demands TLS
       --prove-delivery-to <a> proof by delivery: through each server that accepted a relay test,
                               send ONE harmless message to <a>, a mailbox you own, and print the
@@ -72,6 +95,13 @@ function positiveNumber(name: string, value: string | undefined, max: number): n
   return n;
 }
 
+function seconds(name: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > max) throw new UsageError(`${name} must be a number of seconds from 0 to ${max}, got "${value}"`);
+  return n;
+}
+
 function listFromEnv(value: string | undefined): string[] {
   return (value ?? "").split(/[\s,]+/).filter(Boolean);
 }
@@ -87,6 +117,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
         port: { type: "string", short: "p", multiple: true },
         timeout: { type: "string", short: "t" },
         "max-time": { type: "string" },
+        "retry-tempfail": { type: "string" },
+        "retry-pause": { type: "string" },
+        "rate-limit-wait": { type: "string" },
         ehlo: { type: "string" },
         "sender-domain": { type: "string" },
         "recipient-domain": { type: "string" },
@@ -156,9 +189,17 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (sinkListen && !proofTo) throw new UsageError("--sink-listen needs --prove-delivery-to <any address at the sink's domain>");
     const deliveryWait = positiveNumber("--delivery-wait", values["delivery-wait"], 86_400) ?? 600;
 
+    const retryTempfail = positiveNumber("--retry-tempfail", values["retry-tempfail"], 3600);
+    const retryPause = seconds("--retry-pause", values["retry-pause"], 600);
+    const rateLimitWait = seconds("--rate-limit-wait", values["rate-limit-wait"], 3600);
+    const serverTotalMs = maxTime ? maxTime * 1000 : DEFAULT_TIMEOUTS.serverTotalMs;
+    if (rateLimitWait !== undefined && rateLimitWait * 1000 >= serverTotalMs) {
+      throw new UsageError(`--rate-limit-wait (${rateLimitWait} s) must be shorter than --max-time (${serverTotalMs / 1000} s): raise --max-time too`);
+    }
+
     const progress = !values.quiet && !values.json && process.stderr.isTTY;
     if (target.stripped) process.stderr.write(`Testing ${target.name} (removed "${target.stripped}")\n`);
-    const probeOptions = {
+    const probeOptions: ProbeOptionsInput = {
       ports,
       ehloName,
       senderDomain,
@@ -170,8 +211,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
       timeouts: {
         ...(timeout ? { commandMs: timeout * 1000, greetingMs: Math.max(timeout * 1000, 30_000) } : {}),
         ...(maxTime ? { serverTotalMs: maxTime * 1000 } : {}),
+        ...(retryPause !== undefined ? { retryPauseMs: retryPause * 1000 } : {}),
+        ...(rateLimitWait !== undefined ? { rateLimitWaitMs: rateLimitWait * 1000 } : {}),
       },
-    } satisfies ProbeOptionsInput;
+    };
     const events = runCheck(target, probeOptions);
     for (;;) {
       const step = await events.next();
@@ -181,6 +224,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       }
       if (progress) writeProgress(step.value);
     }
+    if (retryTempfail) report = await retryTempfails(report, probeOptions, retryTempfail * 1000, { progress, quiet: values.quiet ?? false });
     if (proofTo) {
       report = await proveDeliveryFromCli(report, {
         to: proofTo,
@@ -206,6 +250,43 @@ export async function main(argv: string[], env: Record<string, string | undefine
     process.stdout.write(formatReport(report, { transcript: values.transcript ?? false, verbose, width, color: process.stdout.isTTY && !env.NO_COLOR }));
   }
   return EXIT[report.verdict];
+}
+
+/** Rounds of `--retry-tempfail`: the first, and at most one more. */
+const RETRY_TEMPFAIL_ROUNDS = 2;
+const COUNTDOWN_TICK_MS = 1000;
+
+/**
+ * `--retry-tempfail`: while cases got a temporary refusal that a later session could decide
+ * (lib/probe recheckPlan), wait `waitMs` (a countdown on a terminal, one line otherwise), run
+ * only those cases again and fold the answers into the report; at most RETRY_TEMPFAIL_ROUNDS.
+ */
+async function retryTempfails(report: CheckReport, options: ProbeOptionsInput, waitMs: number, out: { progress: boolean; quiet: boolean }): Promise<CheckReport> {
+  for (let round = 1; round <= RETRY_TEMPFAIL_ROUNDS; round++) {
+    const plan = recheckPlan(report);
+    if (plan.length === 0) break;
+    const cases = plannedCaseCount(plan);
+    const what = `${cases === 1 ? "1 case" : `${cases} cases`} got a temporary refusal (greylisting?)`;
+    await countdown(waitMs, (left) => `${what}; re-checking ${cases === 1 ? "it" : "them"} in ${left} s (round ${round} of at most ${RETRY_TEMPFAIL_ROUNDS})`, out);
+    report = await recheckCases(report, options, { round }, out.progress ? writeProgress : undefined, plan);
+    if (!out.quiet) process.stderr.write(`Re-check round ${round}: ${report.verdict}\n`);
+  }
+  return report;
+}
+
+/** Waits `ms`; on a terminal the line counts down in place, else it is written once. */
+async function countdown(ms: number, line: (secondsLeft: number) => string, out: { progress: boolean; quiet: boolean }): Promise<void> {
+  const end = Date.now() + ms;
+  if (out.quiet) return new Promise((resolve) => setTimeout(resolve, ms));
+  if (!out.progress) {
+    process.stderr.write(`${line(Math.ceil(ms / 1000))}\n`);
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+  for (let left = end - Date.now(); left > 0; left = end - Date.now()) {
+    process.stderr.write(`\r\x1b[K${line(Math.ceil(left / 1000))}`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(COUNTDOWN_TICK_MS, left)));
+  }
+  process.stderr.write("\r\x1b[K");
 }
 
 function writeProgress(event: ProbeEvent): void {

@@ -35,6 +35,26 @@ describe("parseEnv", () => {
     }
   });
 
+  it("re-check rounds and the probe's retry pause and rate-limit wait", () => {
+    const env = parseEnv(base);
+    expect(env.RECHECK_DELAYS_SECONDS).toEqual([360, 960]);
+    expect(env.RELAYCHECK_RETRY_PAUSE_MS).toBeUndefined();
+    expect(env.RELAYCHECK_RATE_LIMIT_WAIT_MS).toBeUndefined();
+    expect(parseEnv({ ...base, RECHECK_DELAYS_SECONDS: "1, 3" }).RECHECK_DELAYS_SECONDS).toEqual([1, 3]);
+    expect(parseEnv({ ...base, RECHECK_DELAYS_SECONDS: "off" }).RECHECK_DELAYS_SECONDS).toEqual([]);
+    expect(parseEnv({ ...base, RELAYCHECK_RETRY_PAUSE_MS: "0", RELAYCHECK_RATE_LIMIT_WAIT_MS: "120000" })).toMatchObject({ RELAYCHECK_RETRY_PAUSE_MS: 0, RELAYCHECK_RATE_LIMIT_WAIT_MS: 120_000 });
+    for (const [value, message] of [
+      ["6m", /RECHECK_DELAYS_SECONDS: "6m" is not a number of seconds/],
+      ["0", /RECHECK_DELAYS_SECONDS: "0" is not a number of seconds/],
+      ["960,360", /RECHECK_DELAYS_SECONDS: each round must come later/],
+      ["1,2,3,4,5,6", /RECHECK_DELAYS_SECONDS: at most 5 rounds/],
+    ] as const) {
+      expect(() => parseEnv({ ...base, RECHECK_DELAYS_SECONDS: value })).toThrow(message);
+    }
+    expect(() => parseEnv({ ...base, RELAYCHECK_RETRY_PAUSE_MS: "-1" })).toThrow(/RELAYCHECK_RETRY_PAUSE_MS/);
+    expect(() => parseEnv({ ...base, RELAYCHECK_RATE_LIMIT_WAIT_MS: "soon" })).toThrow(/RELAYCHECK_RATE_LIMIT_WAIT_MS/);
+  });
+
   it("parses lists, numbers and TRUST_PROXY", () => {
     const env = parseEnv({ ...base, RELAYCHECK_EXTRA_PORTS: "2525, 10025", RELAYCHECK_DNS_SERVERS: "127.0.0.1:5353 [::1]:53", TRUST_PROXY: "true", RELAYCHECK_ALLOW_TARGETS: "127.0.0.0/8" });
     expect(env.RELAYCHECK_EXTRA_PORTS).toEqual([2525, 10025]);

@@ -192,6 +192,33 @@ export const envSchema = z.object({
   PROBE_GREETING_TIMEOUT_MS: int(100, 300_000).optional(),
   PROBE_COMMAND_TIMEOUT_MS: int(100, 300_000).optional(),
   PROBE_SERVER_TOTAL_MS: int(1000, 900_000).optional(),
+  /**
+   * The probe's pause before a case that got a temporary refusal runs again in a later session
+   * (engine default 3 s), and its longest wait for a server's connection rate limit (62 s).
+   */
+  RELAYCHECK_RETRY_PAUSE_MS: int(0, 600_000).optional(),
+  RELAYCHECK_RATE_LIMIT_WAIT_MS: int(0, 900_000).optional(),
+  /**
+   * The automatic re-check of cases that got a temporary refusal (greylisting): round n runs this
+   * many seconds after the check started, comma-separated and increasing (at most 5 rounds);
+   * "off" turns it off.
+   */
+  RECHECK_DELAYS_SECONDS: z
+    .string()
+    .default("360,960")
+    .transform((v, ctx) => {
+      if (v.trim().toLowerCase() === "off") return [];
+      const parts = v.split(",").map((p) => p.trim());
+      const seconds = parts.map(Number);
+      const bad = parts.find((p, i) => !/^\d+$/.test(p) || seconds[i]! < 1 || seconds[i]! > 86_400);
+      if (bad !== undefined) {
+        ctx.addIssue({ code: "custom", message: `"${bad}" is not a number of seconds from 1 to 86400 (use e.g. "360,960", or "off")` });
+        return z.NEVER;
+      }
+      if (seconds.length > 5) ctx.addIssue({ code: "custom", message: "at most 5 rounds" });
+      if (seconds.some((s, i) => i > 0 && s <= seconds[i - 1]!)) ctx.addIssue({ code: "custom", message: "each round must come later than the one before (increasing seconds)" });
+      return seconds;
+    }),
   /** Longest a whole check may run before the worker aborts it. */
   CHECK_TIMEOUT_MS: int(1000, 3_600_000).default(300_000),
   /**

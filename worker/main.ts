@@ -16,9 +16,10 @@ import { createRunCheckHandler, fail, FAILED_MESSAGE, type ProbeSettings } from 
 import { createPurgeExpiredHandler } from "./purge-expired";
 import { createResumeCheckHandler } from "./resume-check";
 import { createDeliveryResumeHandler, type DeliveryProofDeps } from "./prove-delivery";
+import { createRecheck } from "./recheck";
 import { createServerSlots } from "@/lib/concurrency/server-slots";
 import { createBlocklistCache } from "@/lib/checks/blocklist-cache";
-import type { BlocklistCache } from "@/lib/probe";
+import type { BlocklistCache, ProbeEvent } from "@/lib/probe";
 import { monitorSchedulersKeeper, monitorSettingsFromEnv, settleRunsOfCheck, type MonitorServices } from "@/lib/monitors";
 import { getMetrics } from "@/lib/metrics/metrics";
 import { collectServiceMetrics } from "@/lib/metrics/collect-service-metrics";
@@ -37,6 +38,8 @@ function probeSettingsOf(env: Env, blocklistCache?: BlocklistCache): ProbeSettin
     ...(env.PROBE_GREETING_TIMEOUT_MS ? { greetingMs: env.PROBE_GREETING_TIMEOUT_MS } : {}),
     ...(env.PROBE_COMMAND_TIMEOUT_MS ? { commandMs: env.PROBE_COMMAND_TIMEOUT_MS } : {}),
     ...(env.PROBE_SERVER_TOTAL_MS ? { serverTotalMs: env.PROBE_SERVER_TOTAL_MS } : {}),
+    ...(env.RELAYCHECK_RETRY_PAUSE_MS !== undefined ? { retryPauseMs: env.RELAYCHECK_RETRY_PAUSE_MS } : {}),
+    ...(env.RELAYCHECK_RATE_LIMIT_WAIT_MS !== undefined ? { rateLimitWaitMs: env.RELAYCHECK_RATE_LIMIT_WAIT_MS } : {}),
   };
   return {
     base: {
@@ -82,26 +85,32 @@ async function main(): Promise<void> {
           },
         }
       : undefined;
+  const serverSlots = createServerSlots(services.redis, {
+    prefix: services.keys.serverSlots,
+    limit: env.RELAYCHECK_MAX_CHECKS_PER_SERVER,
+    // Short and renewed while held: a dead worker's slot is free again within this.
+    leaseMs: env.SERVER_SLOT_LEASE_MS,
+  });
+  const onProbeEvent = (event: ProbeEvent) => observeCheckEvent(metrics, event);
+  // Greylisting: cases that got a temporary refusal run again later, into the same report (and a
+  // proof of delivery, when asked for, comes after the last round).
+  const recheck = createRecheck({ services, probe, delaysMs: env.RECHECK_DELAYS_SECONDS.map((s) => s * 1000), serverSlots, onProbeEvent, deliveryProof });
   const handlers: Record<string, (job: Job) => Promise<void>> = {
     [runCheckJob.name]: createRunCheckHandler({
       services,
       probe,
       deliveryProof,
       shutdownSignal: shutdown.signal,
-      serverSlots: createServerSlots(services.redis, {
-        prefix: services.keys.serverSlots,
-        limit: env.RELAYCHECK_MAX_CHECKS_PER_SERVER,
-        // Short and renewed while held: a dead worker's slot is free again within this.
-        leaseMs: env.SERVER_SLOT_LEASE_MS,
-      }),
-      onProbeEvent: (event) => observeCheckEvent(metrics, event),
+      serverSlots,
+      recheck,
+      onProbeEvent,
       // A check a monitor started is compared with the monitor's last one as soon as it ends.
       onCheckEnded: (checkId) => settleRunsOfCheck(monitorServices, checkId),
     }),
     [resumeCheckJob.name]: createResumeCheckHandler({
       services,
       // The handlers of each wait reason (re-check, delivery proof) plug in here.
-      handlers: { delivery: createDeliveryResumeHandler(services) },
+      handlers: { recheck: recheck.handler, delivery: createDeliveryResumeHandler(services) },
       runMs: env.CHECK_TIMEOUT_MS,
       shutdownSignal: shutdown.signal,
       onCheckEnded: (checkId) => settleRunsOfCheck(monitorServices, checkId),

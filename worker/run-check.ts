@@ -25,6 +25,7 @@ import type { ServerSlots } from "@/lib/concurrency/server-slots";
 import type { Logger } from "@/lib/logger";
 import { AppError } from "@/lib/errors";
 import type { Limiter } from "@/lib/rate-limit/create-limiters";
+import type { Recheck } from "./recheck";
 
 export interface ProbeSettings {
   /** Engine options that come from the operator's config (EHLO name, DNS servers, timeouts…). */
@@ -46,6 +47,8 @@ export interface RunCheckDeps {
   onProbeEvent?: (event: ProbeEvent) => void;
   /** Proof by delivery (issue 12): set when the service offers it (a sink domain is configured). */
   deliveryProof?: DeliveryProofDeps;
+  /** The automatic re-check (worker/recheck.ts): may hold the check in a wait instead of ending it. */
+  recheck?: Pick<Recheck, "afterProbe">;
   /** Called once the check's report is stored whole (monitors compare it with the one before); its failure is logged, not thrown. */
   onCheckEnded?: (checkId: string) => Promise<unknown>;
 }
@@ -118,18 +121,21 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
         if (step.done) {
           if (!sawDone) {
             const done = { type: "done" as const, t: t(), report: step.value };
-            writer.push(done);
-            deps.onProbeEvent?.(done);
+            if (!(await heldForRecheck(deps, writer, checkId, done, runLog))) {
+              writer.push(done);
+              deps.onProbeEvent?.(done);
+            }
           }
           await writer.drain();
           break;
         }
-        writer.push(step.value);
-        deps.onProbeEvent?.(step.value);
         if (step.value.type === "done") {
           sawDone = true;
           runLog.info({ verdict: step.value.report.verdict, ms: t() }, "probe done");
+          if (await heldForRecheck(deps, writer, checkId, step.value, runLog)) continue;
         }
+        writer.push(step.value);
+        deps.onProbeEvent?.(step.value);
       }
     } finally {
       // Every way out stops the probe: no engine keeps talking to a server after its job ended.
@@ -144,11 +150,26 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
 }
 
 /**
+ * Whether the probe's end waits for a re-check (cases got a temporary refusal a later session
+ * could decide) instead of ending the check: the events so far are stored first.
+ */
+async function heldForRecheck(deps: RunCheckDeps, writer: Pick<EventWriter, "drain">, checkId: string, done: { t: number; report: CheckReport }, log: Logger): Promise<boolean> {
+  if (!deps.recheck) return false;
+  await writer.drain();
+  // A wait that cannot be stored must not cost the check its end: it ends as it would have.
+  return deps.recheck.afterProbe(checkId, done.report, done.t, log).catch((err: unknown) => {
+    log.warn({ err }, "could not schedule the re-check; ending the check with its report");
+    return false;
+  });
+}
+
+/**
  * The engine's `acquireServerSlot` over the shared semaphore: waits (logging every few seconds)
  * until the server has a free slot or the check is aborted (its timeout, a shutdown); the engine
  * then finds the signal aborted and reports the server as cancelled without connecting.
+ * `perServer` is the per-server probe limit; a re-check passes none (it never counts).
  */
-function slotAcquirer(slots: ServerSlots, controller: AbortController, log: Logger, perServer?: Limiter) {
+export function slotAcquirer(slots: ServerSlots, controller: AbortController, log: Logger, perServer?: Limiter) {
   return async (ip: string, port: number): Promise<(() => Promise<void>) | { refused: string }> => {
     // Probes of one address are counted whatever name or port led to it (many domains share an MX).
     const refused = await perServer?.consume(ip).then(

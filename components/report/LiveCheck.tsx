@@ -10,6 +10,8 @@ import { ProofOfDelivery } from "./ProofOfDelivery";
 import { WaitingNotice } from "./WaitingNotice";
 import { applyEvent, initialLiveState, STREAM_EVENT_TYPES } from "./live-state";
 import { formatElapsed, inPlanOrder, plannedCaseIds } from "./live-progress";
+import { VERDICT } from "./labels";
+import type { LiveState } from "./live-state";
 
 const REFRESH_RETRY_MS = 1000;
 const REFRESH_RETRIES = 15;
@@ -35,6 +37,38 @@ function useNow(running: boolean): number | null {
     return () => window.clearInterval(timer);
   }, [running]);
   return now;
+}
+
+/** "Re-checking at 12:41 UTC (greylisting)". */
+function waitHeadline(wait: NonNullable<LiveState["waiting"]>): string {
+  const at = `${wait.until.slice(11, 16)} UTC`;
+  return wait.reason === "recheck" ? `Re-checking at ${at} (greylisting)` : `Waiting for the proof delivery until ${at}`;
+}
+
+/**
+ * Between runs, and while a follow-up runs: the verdict so far, marked as not final, and what is
+ * due (the wait's message) with a countdown, outside the live region (read out every second it
+ * would drown the rest).
+ */
+function FollowUp({ state, now }: { state: LiveState; now: number | null }) {
+  const interim = state.interim!;
+  const wait = state.waiting;
+  const left = wait && now !== null ? Math.max(0, Date.parse(wait.until) - now) : null;
+  return (
+    <div className="mt-2 space-y-1 text-sm" data-follow-up={wait ? "waiting" : "running"} data-interim-verdict={interim.verdict} {...(wait ? { "data-until": wait.until } : {})}>
+      <p>
+        <strong>Interim verdict: {VERDICT[interim.verdict].label}</strong> <span className="text-muted">(not final)</span> — {interim.reason}
+      </p>
+      {wait ? (
+        <p className="text-muted">
+          {wait.message}
+          {left !== null ? <span data-countdown> Starts in {formatElapsed(left)}.</span> : null} This page updates by itself.
+        </p>
+      ) : (
+        <p className="text-muted">The verdict updates when the re-check ends.</p>
+      )}
+    </div>
+  );
 }
 
 /**
@@ -144,6 +178,10 @@ export function LiveCheck({ view }: { view: CheckView }) {
             ? `Waiting in the queue${queuePosition ? `: position ${queuePosition}` : ""}…`
             : state.status === "failed"
               ? `The check could not run: ${state.error ?? "unknown error"}`
+              : state.status === "waiting" && state.waiting
+                ? `${waitHeadline(state.waiting)}.`
+                : state.interim && !state.finished
+                  ? "Re-checking the cases that got a temporary refusal…"
               : state.finished
                 ? "Finished — loading the full report…"
                 : state.status === "waiting" && state.waiting
@@ -154,6 +192,7 @@ export function LiveCheck({ view }: { view: CheckView }) {
                   ? `Testing ${plural(state.servers.length, "server")}: ${done} of ${plural(total, "test")} done${serversDone ? `, ${serversDone} of ${state.servers.length} servers finished` : ""}…`
                   : "Looking up the target's mail servers…"}
         </p>
+        {state.interim && !state.finished ? <FollowUp state={state} now={now} /> : null}
         {elapsed ? (
           <p className="text-sm text-muted" data-elapsed>
             {elapsed}

@@ -42,6 +42,8 @@ export function VerdictBanner({ view, summary }: { view: CheckView; summary?: st
           <>
             <span aria-hidden="true" className="mr-1">{v.icon}</span>Verdict: {v.label}
           </>
+        ) : view.status === "waiting" && view.verdict ? (
+          <span data-interim-verdict={view.verdict}>Interim verdict: {VERDICT[view.verdict].label} (not final)</span>
         ) : view.status === "failed" ? (
           "Check failed"
         ) : view.status === "queued" ? (
@@ -58,7 +60,9 @@ export function VerdictBanner({ view, summary }: { view: CheckView; summary?: st
           ? (summary ?? view.reason)
           : view.status === "failed"
             ? `${view.error?.message ?? "Something went wrong on our side."} This says nothing about the server; try again.`
-            : "The results appear below as each test completes."}
+            : view.status === "waiting" && view.waiting
+              ? `${view.reason ?? ""} ${view.waiting.message}`.trim()
+              : "The results appear below as each test completes."}
       </p>
       <div className="mt-3 flex flex-wrap items-center gap-x-4 gap-y-2 text-sm text-ink">
         <span>

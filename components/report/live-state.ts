@@ -1,4 +1,4 @@
-import type { CaseResult, ServerReport } from "@/lib/probe/types";
+import type { CaseResult, ServerReport, Verdict } from "@/lib/probe/types";
 import type { CheckStatus, CheckStreamEvent, CheckView, CheckWait } from "@/lib/checks/types";
 import { serverKey } from "./format";
 
@@ -22,6 +22,11 @@ export interface LiveState {
   error: string | null;
   /** While the check waits for a follow-up (a re-check, a delivery): what for and until when. */
   waiting: CheckWait | null;
+  /**
+   * The verdict of the report so far, once a run ended with a wait: not final while the
+   * follow-up is due or running (null before the first wait).
+   */
+  interim: { verdict: Verdict; reason: string } | null;
 }
 
 export function initialLiveState(view: CheckView): LiveState {
@@ -45,6 +50,7 @@ export function initialLiveState(view: CheckView): LiveState {
     finished: view.status === "done" || view.status === "failed",
     error: view.error?.message ?? null,
     waiting: view.waiting,
+    interim: view.status === "waiting" && view.verdict ? { verdict: view.verdict, reason: view.reason ?? "" } : null,
   };
 }
 
@@ -107,7 +113,7 @@ export function applyEvent(state: LiveState, e: CheckStreamEvent): LiveState {
         const key = serverKey(r.ip, r.port);
         servers = upsert(servers, key, () => ({ ...fromKey(key), host: r.host }), (x) => ({ ...x, report: r, cases: r.cases, activity: null }));
       }
-      return { ...state, status: "waiting", waiting: e.wait, servers };
+      return { ...state, status: "waiting", waiting: e.wait, servers, interim: { verdict: e.report.verdict, reason: e.report.reason } };
     }
     case "resumed":
       return { ...state, status: "running", waiting: null };
@@ -116,7 +122,7 @@ export function applyEvent(state: LiveState, e: CheckStreamEvent): LiveState {
       return { ...state, servers: upsert(state.servers, e.server, () => ({ ...fromKey(e.server), host: e.report.host }), (x) => ({ ...x, report: e.report, cases: e.report.cases, activity: null })) };
     case "attempt":
       // A new run: what the lost run showed is void.
-      return { ...state, status: "running", queuePosition: null, servers: [], finished: false, error: null, waiting: null };
+      return { ...state, status: "running", queuePosition: null, servers: [], finished: false, error: null, waiting: null, interim: null };
   }
 }
 

@@ -75,8 +75,11 @@ export function buildTimeline(server: ServerReport): TimelineModel {
     });
     let prevEnd = segments.at(-1)?.end ?? session.startedMs;
     for (const id of session.caseIds) {
-      const c = cases.get(id);
-      if (!c) continue;
+      const latest = cases.get(id);
+      if (!latest) continue;
+      // A case re-checked later: this session's try is one of its earlier ones.
+      const earlier = latest.session !== session.id ? latest.earlier?.find((a) => a.session === session.id) : undefined;
+      const c: CaseResult = earlier ? { ...latest, ...earlier, evidence: false } : latest;
       const prefix = `MAIL FROM:<${c.mailFrom}>`;
       const idx = lines.findIndex((l, k) => k >= cursor && l.dir === "client" && l.line.startsWith(prefix));
       const start = idx >= 0 ? lines[idx]!.t : prevEnd;

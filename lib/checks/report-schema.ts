@@ -83,6 +83,21 @@ const replyBriefSchema = z.object({ code: int(), enhanced: z.string().nullable()
 
 export const smtpReplySchema = z.object({ code: int(), enhanced: z.string().nullable(), text: z.string(), lines: strings() });
 
+export const caseAttemptSchema = named(
+  "CaseAttempt",
+  z.object({
+    round: int().min(0).meta({ description: "0: the check's first probe; 1, 2…: the automatic re-check rounds." }),
+    at: z.string().meta({ format: "date-time" }).meta({ description: "When the probe of that round started." }),
+    mailFrom: z.string(),
+    outcome: z.enum(CASE_OUTCOMES),
+    stage: z.enum(CASE_STAGES).nullable(),
+    reply: replyBriefSchema.nullable(),
+    session: int().nullable(),
+    note: z.string().nullable(),
+  }),
+  "An earlier try of a case that was re-checked later (greylisting): when, with what, and what it got.",
+);
+
 export const caseResultSchema = named(
   "CaseResult",
   z.object({
@@ -104,6 +119,11 @@ export const caseResultSchema = named(
     durationMs: z.number().nullable(),
     attempts: int(),
     notRun: z.enum(["sender-tempfail", "connection-limit"]).optional(),
+    recheck: z
+      .object({ round: int().min(1), at: z.string().meta({ format: "date-time" }) })
+      .optional()
+      .meta({ description: "The automatic re-check round that got this result, and when it started; absent for the first probe's." }),
+    earlier: z.array(caseAttemptSchema).optional().meta({ description: "The earlier tries of a re-checked case, oldest first." }),
   }),
 );
 

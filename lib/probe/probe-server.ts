@@ -24,6 +24,12 @@ export interface ServerProbeContext {
   emit: (event: ProbeEvent) => void;
   /** performance.now() when the check started: event times are relative to it. */
   checkStarted: number;
+  /**
+   * A re-check (recheck-cases.ts): only these cases, each with its own MAIL FROM, and the sender
+   * the first probe found; no sender search, no baseline of its own. The report then holds only
+   * these cases.
+   */
+  only?: { cases: CaseDefinition[]; sender: string | null };
 }
 
 /** Attempts at the first session: a drop, a 421 or a broken TLS handshake earn one more. */
@@ -81,6 +87,8 @@ interface Probe {
  *      are a connection rate limit: wait for it within `rateLimitWaitMs`, keep to its pace, pack
  *      the cases into few sessions;
  * 4. the cases left are "not run"; judge each case, then the server. Never DATA.
+ *
+ * A re-check (`ctx.only`) skips the sender search of step 2: its cases are the ones given.
  */
 export async function probeServer(server: ServerTarget, ctx: ServerProbeContext): Promise<ServerReport> {
   const { options } = ctx;
@@ -124,6 +132,7 @@ export async function probeServer(server: ServerTarget, ctx: ServerProbeContext)
   // Step 1.
   const first = await openFirstSession(probe);
   // Steps 2 and 3: lane 0 starts on the first session; the other lanes open their own meanwhile.
+  if (first && ctx.only) planOnly(probe, ctx.only);
   if (first) {
     const lanes = [runLane(probe, 0, first)];
     for (let lane = 1; lane < probe.scheduler.lanes; lane++) lanes.push(runLane(probe, lane, null));
@@ -266,6 +275,15 @@ async function searchSender(probe: Probe, opening: Opening): Promise<boolean> {
   record.senderChecked = true;
   scheduler.senderFound(defineCases(probe));
   return true;
+}
+
+/** A re-check's step 2: the sender is known from the first probe, the cases are given. */
+function planOnly(probe: Probe, only: NonNullable<ServerProbeContext["only"]>): void {
+  const { record, scheduler } = probe;
+  record.sender = only.sender;
+  record.senderChecked = true;
+  record.catalogue.push(...only.cases.map((d) => d.id));
+  scheduler.senderFound(only.cases.map((def) => ({ def, mailFrom: def.mailFrom, firstTry: null })));
 }
 
 /** The cases to run, baseline first; without an accepted sender only the sender variants can run. */

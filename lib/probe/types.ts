@@ -243,6 +243,28 @@ export interface CaseResult extends CaseDefinition {
   attempts: number;
   /** Set when the case never reached the relay decision for a reason unrelated to relaying. */
   notRun?: CaseNotRun;
+  /**
+   * The automatic re-check round that got this result (1, 2…) and when that round started, when
+   * the case ran again after a temporary refusal (greylisting); absent for the first probe's.
+   */
+  recheck?: { round: number; at: string };
+  /** What the earlier tries of a re-checked case got, oldest first (absent: never re-checked). */
+  earlier?: CaseAttempt[];
+}
+
+/** One earlier try of a case that was re-checked later: when, with what, and what it got. */
+export interface CaseAttempt {
+  /** 0: the check's first probe; 1, 2…: the re-check rounds. */
+  round: number;
+  /** ISO time the probe of that round started. */
+  at: string;
+  mailFrom: string;
+  outcome: CaseOutcome;
+  stage: CaseStage | null;
+  reply: Pick<SmtpReply, "code" | "enhanced" | "text"> | null;
+  /** The session of that round (numbered as in the server's `sessions`). */
+  session: number | null;
+  note: string | null;
 }
 
 /**

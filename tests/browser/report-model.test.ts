@@ -39,6 +39,25 @@ describe("transcriptText", () => {
 });
 
 describe("buildTimeline", () => {
+  it("shows a re-checked case in its first session with what it got there", () => {
+    const base = openRelay.servers[0]!;
+    const c = base.cases.find((x) => x.group !== "baseline")!;
+    const second = { ...base.sessions[0]!, id: 99, startedMs: 60_000, endedMs: 60_050, caseIds: [c.id] };
+    const server = {
+      ...base,
+      sessions: [...base.sessions, second],
+      cases: base.cases.map((x) =>
+        x.id === c.id
+          ? { ...x, session: 99, recheck: { round: 1, at: "2026-12-02T12:41:00.000Z" }, earlier: [{ round: 0, at: "2026-12-02T12:35:00.000Z", mailFrom: x.mailFrom, outcome: "tempfail" as const, stage: "rcpt" as const, reply: { code: 450, enhanced: "4.2.0", text: "Greylisted" }, session: x.session, note: null }] }
+          : x,
+      ),
+    };
+    const model = buildTimeline(server);
+    const labels = (id: number) => model.rows.find((r) => r.session.id === id)!.segments.filter((s) => s.kind === "case").map((s) => s.label);
+    expect(labels(c.session!)).toContain(`${c.title}: ${outcomeLabel({ ...c, outcome: "tempfail", evidence: false }).label}`);
+    expect(labels(99)).toEqual([`${c.title}: ${outcomeLabel(c).label}`]);
+  });
+
   it("lays out each session: connect, greeting, EHLO, TLS, then every case", () => {
     const server = openRelay.servers[0]!;
     const model = buildTimeline(server);
@@ -83,6 +102,23 @@ describe("live state", () => {
     expect(state.servers[0]!.cases).toHaveLength(server.cases.length);
     state = applyEvent(state, { type: "done", t: 60, report: { ...openRelay, schemaVersion: 1, options: openRelay.options!, startedAt: "", finishedAt: "", durationMs: 1, verdict: "open-relay", reason: "", resolution: openRelay.resolution!, servers: [server] } });
     expect(state.finished).toBe(true);
+  });
+
+  it("a wait shows the interim verdict until the follow-up's done; a reload during the wait starts from it", () => {
+    const report = { ...openRelay, schemaVersion: 1, options: openRelay.options!, startedAt: "", finishedAt: "", durationMs: 1, verdict: "inconclusive" as const, reason: "greylisted", resolution: openRelay.resolution!, servers: [server] };
+    const wait = { reason: "recheck" as const, until: "2026-12-02T12:41:00.000Z", round: 1, servers: [key], message: "Re-checking at 12:41 UTC (greylisting): 3 cases got a temporary refusal." };
+    let state = initialLiveState(running);
+    for (const e of events) state = applyEvent(state, e);
+    expect(state.interim).toBeNull();
+    state = applyEvent(state, { type: "waiting", t: 70, wait, report });
+    expect(state).toMatchObject({ status: "waiting", waiting: wait, interim: { verdict: "inconclusive", reason: "greylisted" }, finished: false });
+    expect(state.servers[0]!.report).toBe(server);
+    state = applyEvent(state, { type: "resumed", t: 0, reason: "recheck", round: 1 });
+    expect(state).toMatchObject({ status: "running", waiting: null, interim: { verdict: "inconclusive" } });
+    state = applyEvent(state, { type: "done", t: 9, report: { ...report, verdict: "open-relay" } });
+    expect(state).toMatchObject({ status: "done", finished: true, waiting: null });
+    const reloaded = initialLiveState({ ...running, status: "waiting", waiting: wait, verdict: "inconclusive", reason: "greylisted" });
+    expect(reloaded).toMatchObject({ status: "waiting", waiting: wait, interim: { verdict: "inconclusive", reason: "greylisted" } });
   });
 
   it("a failed check ends the live view with the service's message", () => {

@@ -273,6 +273,27 @@ export interface components {
             unicode?: string;
             stripped?: string;
         };
+        /** @description An earlier try of a case that was re-checked later (greylisting): when, with what, and what it got. */
+        CaseAttempt: {
+            /** @description 0: the check's first probe; 1, 2…: the automatic re-check rounds. */
+            round: number;
+            /**
+             * Format: date-time
+             * @description When the probe of that round started.
+             */
+            at: string;
+            mailFrom: string;
+            /** @enum {string} */
+            outcome: "accepted" | "rejected" | "tempfail" | "error" | "skipped";
+            stage: ("mail" | "rcpt") | null;
+            reply: {
+                code: number;
+                enhanced: string | null;
+                text: string;
+            } | null;
+            session: number | null;
+            note: string | null;
+        };
         CaseResult: {
             id: string;
             title: string;
@@ -303,6 +324,14 @@ export interface components {
             attempts: number;
             /** @enum {string} */
             notRun?: "sender-tempfail" | "connection-limit";
+            /** @description The automatic re-check round that got this result, and when it started; absent for the first probe's. */
+            recheck?: {
+                round: number;
+                /** Format: date-time */
+                at: string;
+            };
+            /** @description The earlier tries of a re-checked case, oldest first. */
+            earlier?: components["schemas"]["CaseAttempt"][];
         };
         TranscriptLine: {
             session: number;

@@ -34,7 +34,8 @@ export interface StartServiceOptions {
   /**
    * Environment overrides for both processes (rate limits, TRUST_PROXY, DATABASE_URL…).
    * Defaults: RELAYCHECK_ALLOW_TARGETS=127.0.0.0/8, TRUST_PROXY=1 (so a test can act as a
-   * client of its own with X-Forwarded-For), generous rate limits, LOG_LEVEL=info.
+   * client of its own with X-Forwarded-For), generous rate limits, LOG_LEVEL=info,
+   * RECHECK_DELAYS_SECONDS=off (a test of the re-check sets short rounds).
    */
   env?: Record<string, string>;
   /** Use this database as it is instead of a fresh copy of the test database. */
@@ -101,6 +102,8 @@ export async function startService(options: StartServiceOptions = {}): Promise<R
       RATE_LIMIT_TARGET_POINTS: "1000",
       RATE_LIMIT_READS_PER_MINUTE: "100000",
       NEXT_TELEMETRY_DISABLED: "1",
+      // Greylisted fakes would otherwise wait minutes for the automatic re-check: tests opt in.
+      RECHECK_DELAYS_SECONDS: "off",
       ...options.env,
     };
     // Only what is set here: nothing of the runner's own environment leaks into the service.
