@@ -23,7 +23,8 @@ import type { CheckServices } from "./services";
 import { recordCheckEvent } from "./record-check-event";
 import { checkWaitSchema } from "./report-schema";
 import { parseStored } from "./parse-stored";
-import type { CheckFailureCode } from "./types";
+import type { CheckFailureCode, CheckWait } from "./types";
+import { settleDelivery } from "@/lib/sink/settle-delivery";
 import { finishWithStoredReport, resumeJobId, scheduleResume } from "./wait-check";
 
 /** Runs a check may start (the first and re-runs after lost workers) before it is failed. */
@@ -115,7 +116,7 @@ async function reconcileWait(
   const checkLog = services.log.child({ checkId: check.id });
   const wait = check.waiting ? parseStored(checkWaitSchema, check.waiting, { checkId: check.id, what: "checks.waiting" }) : null;
   if (!wait || (check.deadlineAt && check.deadlineAt <= now)) {
-    if (await finishWithStoredReport(services, check.id)) {
+    if (await finishWait(services, check.id, wait)) {
       result.waitsFinished++;
       checkLog.warn({ wait }, "reconciler finished a waiting check whose follow-up never came, with the report it has");
     }
@@ -126,13 +127,22 @@ async function reconcileWait(
   if (state !== "missing" && state !== "unknown" && state !== "completed" && state !== "failed") return;
   if (state === "completed" || state === "failed") {
     // It ran without moving the check on (its writes were lost): finish with what there is.
-    if (await finishWithStoredReport(services, check.id)) result.waitsFinished++;
+    if (await finishWait(services, check.id, wait)) result.waitsFinished++;
     await removeJob(job);
     return;
   }
   await scheduleResume(services.queue, check.id, wait, now.getTime());
   result.waitsRescheduled++;
   checkLog.warn({ wait }, "reconciler re-scheduled the follow-up of a waiting check");
+}
+
+/**
+ * Ends a waiting check whose follow-up never came with what it has: a delivery wait as its own
+ * follow-up would have (proofs that did not arrive said so), anything else with its stored report.
+ */
+async function finishWait(services: Pick<CheckServices, "db" | "redis" | "settings" | "log" | "queue">, checkId: string, wait: CheckWait | null): Promise<boolean> {
+  if (wait?.reason === "delivery") return settleDelivery(services, checkId, "final");
+  return finishWithStoredReport(services, checkId);
 }
 
 async function removeJob(job: Job | undefined | null): Promise<void> {
