@@ -61,10 +61,10 @@ export { isTerminalStatus, RESUME_GRACE_MS, serverKeyOf } from "./plan-event-wri
  * the numbers stored.
  *
  * A batch costs a handful of statements whatever its size (lib/checks/plan-event-writes.ts folds
- * its events into the rows they change): the check row updated once, servers and cases written
- * as multi-row inserts, the events as one compressed row. Each case row is written once, when
- * its case-result comes; a `server-done` rewrites only the cases whose result changed (a
- * re-check) and deletes those its report no longer has.
+ * its events into the rows they change): the check row updated once, servers written as
+ * multi-row inserts, the events as one compressed row. A server's row is inserted at `resolved`
+ * and completed once at `server-done`, its cases with it (until then they are in the events);
+ * a second `server-done` of the same server (a re-check) replaces its report and cases.
  */
 export async function storeCheckEvents(db: Db, checkId: string, events: CheckStreamEvent[]): Promise<number[]> {
   return db.$transaction(async (tx) => {
@@ -78,7 +78,7 @@ export async function storeCheckEvents(db: Db, checkId: string, events: CheckStr
     const finished = needsFinished
       ? new Set((await tx.$queryRaw<{ key: string }[]>`SELECT key FROM check_servers WHERE check_id = ${checkId} AND finished_at IS NOT NULL`).map((r) => r.key))
       : new Set<string>();
-    const plan = planEventWrites(kept, first, finished);
+    const plan = planEventWrites(kept, finished);
     await writePlan(tx, checkId, plan, row.last_seq + kept.length);
     await tx.$executeRaw`INSERT INTO check_events (check_id, seq, last_seq, data) VALUES (${checkId}, ${first}, ${first + kept.length - 1}, ${encodeStoredEvents(kept)})`;
     return kept.map((_, i) => first + i);
@@ -95,29 +95,16 @@ async function writePlan(tx: Tx, checkId: string, plan: EventWritePlan, lastSeq:
       FROM json_to_recordset(${JSON.stringify(plan.newServers)}::json) AS s(key text, ordinal int, host text, ip text, port int)
       ON CONFLICT (check_id, key) DO NOTHING`;
   }
-  for (const { key, keep } of plan.caseSets) {
-    await tx.$executeRaw`DELETE FROM check_cases WHERE check_id = ${checkId} AND server_key = ${key} AND NOT (case_id = ANY(${keep}::text[]))`;
-  }
-  if (plan.cases.length > 0) {
-    // A case already stored with the same result is left untouched (no new row version).
-    await tx.$executeRaw`
-      INSERT INTO check_cases (check_id, server_key, case_id, ordinal, outcome, evidence, result)
-      SELECT ${checkId}, c.server_key, c.case_id, c.ordinal, c.outcome, c.evidence, c.result
-      FROM json_to_recordset(${JSON.stringify(plan.cases)}::json) AS c(server_key text, case_id text, ordinal int, outcome text, evidence boolean, result jsonb)
-      ON CONFLICT (check_id, server_key, case_id) DO UPDATE
-        SET outcome = EXCLUDED.outcome, evidence = EXCLUDED.evidence, result = EXCLUDED.result
-        WHERE check_cases.result IS DISTINCT FROM EXCLUDED.result`;
-  }
   if (plan.finishedServers.length > 0) {
     await tx.$executeRaw`
-      INSERT INTO check_servers (check_id, key, ordinal, host, ip, port, status, verdict, reason, report, transcript, case_order, finished_at)
-      SELECT ${checkId}, s.key, s.ordinal, s.host, s.ip, s.port, s.status, s.verdict, s.reason, s.report, s.transcript,
+      INSERT INTO check_servers (check_id, key, ordinal, host, ip, port, status, verdict, reason, report, transcript, cases, case_order, finished_at)
+      SELECT ${checkId}, s.key, s.ordinal, s.host, s.ip, s.port, s.status, s.verdict, s.reason, s.report, s.transcript, s.cases,
              ARRAY(SELECT json_array_elements_text(s.case_order)), ${new Date()}::timestamp(3)
       FROM json_to_recordset(${JSON.stringify(plan.finishedServers)}::json)
-        AS s(key text, ordinal int, host text, ip text, port int, status text, verdict text, reason text, report jsonb, transcript jsonb, case_order json)
+        AS s(key text, ordinal int, host text, ip text, port int, status text, verdict text, reason text, report jsonb, transcript jsonb, cases text, case_order json)
       ON CONFLICT (check_id, key) DO UPDATE
         SET status = EXCLUDED.status, verdict = EXCLUDED.verdict, reason = EXCLUDED.reason, report = EXCLUDED.report,
-            transcript = EXCLUDED.transcript, case_order = EXCLUDED.case_order, finished_at = EXCLUDED.finished_at`;
+            transcript = EXCLUDED.transcript, cases = EXCLUDED.cases, case_order = EXCLUDED.case_order, finished_at = EXCLUDED.finished_at`;
   }
 }
 

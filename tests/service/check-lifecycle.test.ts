@@ -135,7 +135,7 @@ describe("a job handler that stops early", () => {
         (e: unknown) => (e instanceof Error ? e.message : String(e)),
       );
       // Mid-probe, the check disappears: every later write fails for good (no retry can fix it).
-      await vi.waitFor(async () => expect(await ctx.services.db.checkCase.count({ where: { checkId: id } })).toBeGreaterThan(0), { timeout: 30_000, interval: 50 });
+      await vi.waitFor(async () => expect((await eventTypes(id)).filter((t) => t === "case-result").length).toBeGreaterThan(0), { timeout: 30_000, interval: 50 });
       await ctx.services.db.check.delete({ where: { id } });
       expect(await outcome).toMatch(/no check/);
       const commandsAtEnd = fake.log.commands.length;

@@ -26,9 +26,13 @@ GROUP BY "check_id", "run";
 
 DROP TABLE "check_events_v1";
 
--- The report rows' JSON is compressed inline too (a case result or a server report is a few
--- hundred bytes to a few KB: below PostgreSQL's default 2 KB threshold it would be kept raw).
-ALTER TABLE "check_cases" ALTER COLUMN "result" SET STORAGE MAIN;
-ALTER TABLE "check_cases" SET (toast_tuple_target = 128);
+-- A server's cases are stored once, with its report, at server-done: a JSON array in report
+-- order (25 rows of ~600 bytes each, none compressible alone, become one compressed value).
+-- Until then the case-result events hold them. check_cases keeps the cases of checks stored
+-- before this migration (read where check_servers.cases is null), new checks write no rows there.
+ALTER TABLE "check_servers" ADD COLUMN "cases" TEXT;
+ALTER TABLE "check_servers" ALTER COLUMN "cases" SET STORAGE MAIN;
 ALTER TABLE "check_servers" ALTER COLUMN "report" SET STORAGE MAIN;
+-- The report rows' JSON is compressed inline too (a server report is a few hundred bytes to a
+-- few KB: below PostgreSQL's default 2 KB threshold it would be kept raw).
 ALTER TABLE "check_servers" SET (toast_tuple_target = 128);
