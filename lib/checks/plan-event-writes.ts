@@ -41,7 +41,10 @@ export interface EventWritePlan {
   /** Column name (as in the table) → new value. */
   check: Record<string, CheckColumnValue>;
   newServers: PlannedServer[];
+  /** Finished by their `server-done`. */
   finishedServers: PlannedFinishedServer[];
+  /** Servers of a `done`/`waiting` report: finished by it only where no `server-done` did. */
+  reportedServers: PlannedFinishedServer[];
 }
 
 export function serverKeyOf(s: Pick<ServerReport, "ip" | "port">): string {
@@ -49,17 +52,17 @@ export function serverKeyOf(s: Pick<ServerReport, "ip" | "port">): string {
 }
 
 /**
- * Folds `events` into one write per row. `finishedBefore`: the servers
- * already finished in the database (needed only when the batch has a `done` or `waiting`).
+ * Folds `events` into one write per row.
  */
-export function planEventWrites(events: CheckStreamEvent[], finishedBefore: ReadonlySet<string>): EventWritePlan {
+export function planEventWrites(events: CheckStreamEvent[]): EventWritePlan {
   const check: Record<string, CheckColumnValue> = {};
   const newServers = new Map<string, PlannedServer>();
   const finished = new Map<string, PlannedFinishedServer>();
+  const reported = new Map<string, PlannedFinishedServer>();
 
-  const finishServer = (key: string, report: ServerReport, ordinal: number) => {
+  const finishedRow = (key: string, report: ServerReport, ordinal: number): PlannedFinishedServer => {
     const { cases: reportCases, transcript, ...rest } = report;
-    finished.set(key, {
+    return {
       key,
       ordinal: newServers.get(key)?.ordinal ?? ordinal,
       host: report.host,
@@ -72,13 +75,13 @@ export function planEventWrites(events: CheckStreamEvent[], finishedBefore: Read
       transcript,
       case_order: reportCases.map((c) => c.id),
       cases: JSON.stringify(reportCases),
-    });
+    };
   };
 
   const finishUnannounced = (report: CheckReport) => {
     report.servers.forEach((s, i) => {
       const key = serverKeyOf(s);
-      if (!finishedBefore.has(key) && !finished.has(key)) finishServer(key, s, i);
+      if (!finished.has(key)) reported.set(key, finishedRow(key, s, i));
     });
   };
 
@@ -94,7 +97,8 @@ export function planEventWrites(events: CheckStreamEvent[], finishedBefore: Read
         });
         continue;
       case "server-done":
-        finishServer(event.server, event.report, 1000);
+        reported.delete(event.server);
+        finished.set(event.server, finishedRow(event.server, event.report, 1000));
         continue;
       case "done":
         Object.assign(check, { status: "done", finished_at: new Date(), waiting: null }, reportColumns(event.report));
@@ -122,8 +126,9 @@ export function planEventWrites(events: CheckStreamEvent[], finishedBefore: Read
   return {
     check,
     // A server announced and finished in one batch is inserted once, finished.
-    newServers: [...newServers.values()].filter((s) => !finished.has(s.key)),
+    newServers: [...newServers.values()].filter((s) => !finished.has(s.key) && !reported.has(s.key)),
     finishedServers: [...finished.values()],
+    reportedServers: [...reported.values()],
   };
 }
 

@@ -16,10 +16,9 @@ import type { Logger } from "@/lib/logger";
 import { appendToStream, checkStreamKey } from "@/lib/events/check-stream";
 import type { CheckServices } from "./services";
 import type { CheckStreamEvent } from "./types";
-import { isTerminalStatus, planEventWrites, type CheckColumnValue, type EventWritePlan } from "./plan-event-writes";
+import { planEventWrites, type CheckColumnValue, type PlannedFinishedServer } from "./plan-event-writes";
 import { encodeStoredEvents } from "./stored-events";
 
-type Tx = Prisma.TransactionClient;
 
 type RecordServices = Pick<CheckServices, "db" | "redis" | "settings"> & { log?: Logger };
 
@@ -55,57 +54,65 @@ export async function recordCheckEvents(services: RecordServices, checkId: strin
 export { isTerminalStatus, RESUME_GRACE_MS, serverKeyOf } from "./plan-event-writes";
 
 /**
- * Stores events in one transaction that holds the check's row lock: numbers them after the
- * check's `lastSeq`, applies the batch to the report rows, inserts the batch as one event row.
- * Events at and after a terminal one are stored only while the check is not finished; returns
- * the numbers stored.
+ * Stores events in one statement (atomic, no transaction round trips) that holds the check's row
+ * lock: numbers them after the check's `lastSeq`, applies the batch to the report rows, inserts
+ * the batch as one event row. Events at and after a terminal one are stored only while the check
+ * is not finished; returns the numbers stored.
  *
- * A batch costs a handful of statements whatever its size (lib/checks/plan-event-writes.ts folds
- * its events into the rows they change): the check row updated once, servers written as
- * multi-row inserts, the events as one compressed row. A server's row is inserted at `resolved`
- * and completed once at `server-done`, its cases with it (until then they are in the events);
- * a second `server-done` of the same server (a re-check) replaces its report and cases.
+ * The batch's events are folded into the rows they change (lib/checks/plan-event-writes.ts):
+ * the check row updated once, servers written as multi-row inserts, the events as one compressed
+ * row, whatever the batch's size. A server's row is inserted at `resolved` and completed once at
+ * `server-done`, its cases with it (until then they are in the events); a second `server-done`
+ * of the same server (a re-check) replaces its report and cases.
  */
 export async function storeCheckEvents(db: Db, checkId: string, events: CheckStreamEvent[]): Promise<number[]> {
-  return db.$transaction(async (tx) => {
-    const [row] = await tx.$queryRaw<{ status: string; last_seq: number }[]>`SELECT status, last_seq FROM checks WHERE id = ${checkId} FOR UPDATE`;
-    if (!row) throw Object.assign(new Error(`no check ${checkId}`), { code: "P2025" });
-    if (isTerminalStatus(row.status)) return [];
-    const end = events.findIndex((e) => e.type === "done" || e.type === "failed");
-    const kept = end >= 0 ? events.slice(0, end + 1) : events;
-    const first = row.last_seq + 1;
-    const needsFinished = kept.some((e) => e.type === "done" || e.type === "waiting");
-    const finished = needsFinished
-      ? new Set((await tx.$queryRaw<{ key: string }[]>`SELECT key FROM check_servers WHERE check_id = ${checkId} AND finished_at IS NOT NULL`).map((r) => r.key))
-      : new Set<string>();
-    const plan = planEventWrites(kept, finished);
-    await writePlan(tx, checkId, plan, row.last_seq + kept.length);
-    await tx.$executeRaw`INSERT INTO check_events (check_id, seq, last_seq, data) VALUES (${checkId}, ${first}, ${first + kept.length - 1}, ${encodeStoredEvents(kept)})`;
-    return kept.map((_, i) => first + i);
-  });
-}
-
-async function writePlan(tx: Tx, checkId: string, plan: EventWritePlan, lastSeq: number): Promise<void> {
-  const sets = [Prisma.sql`last_seq = ${lastSeq}`, ...Object.entries(plan.check).map(([column, value]) => Prisma.sql`${Prisma.raw(`"${column}"`)} = ${sqlValue(value)}`)];
-  await tx.$executeRaw`UPDATE checks SET ${Prisma.join(sets)} WHERE id = ${checkId}`;
-  if (plan.newServers.length > 0) {
-    await tx.$executeRaw`
+  const end = events.findIndex((e) => e.type === "done" || e.type === "failed");
+  const kept = end >= 0 ? events.slice(0, end + 1) : events;
+  const plan = planEventWrites(kept);
+  const n = kept.length;
+  const sets = Object.entries(plan.check).map(([column, value]) => Prisma.sql`, ${Prisma.raw(`"${column}"`)} = ${sqlValue(value)}`);
+  const finishedAt = new Date();
+  const [row] = await db.$queryRaw<{ before: number | null; found: boolean }[]>`
+    WITH locked AS (
+      SELECT id, last_seq FROM checks WHERE id = ${checkId} AND status NOT IN ('done', 'failed') FOR UPDATE
+    ), numbered AS (
+      UPDATE checks SET last_seq = locked.last_seq + ${n}::int ${sets.length > 0 ? Prisma.join(sets, "") : Prisma.empty}
+      FROM locked WHERE checks.id = locked.id
+      RETURNING locked.last_seq AS before
+    ), announced AS (
       INSERT INTO check_servers (check_id, key, ordinal, host, ip, port)
       SELECT ${checkId}, s.key, s.ordinal, s.host, s.ip, s.port
-      FROM json_to_recordset(${JSON.stringify(plan.newServers)}::json) AS s(key text, ordinal int, host text, ip text, port int)
-      ON CONFLICT (check_id, key) DO NOTHING`;
-  }
-  if (plan.finishedServers.length > 0) {
-    await tx.$executeRaw`
+      FROM numbered, json_to_recordset(${JSON.stringify(plan.newServers)}::json) AS s(key text, ordinal int, host text, ip text, port int)
+      ON CONFLICT (check_id, key) DO NOTHING
+    ), finished AS (
+      ${finishServers(checkId, plan.finishedServers, finishedAt, false)}
+    ), reported AS (
+      ${finishServers(checkId, plan.reportedServers, finishedAt, true)}
+    ), stored AS (
+      INSERT INTO check_events (check_id, seq, last_seq, data)
+      SELECT ${checkId}, before + 1, before + ${n}::int, ${encodeStoredEvents(kept)} FROM numbered
+    )
+    SELECT (SELECT before FROM numbered) AS before, EXISTS (SELECT 1 FROM checks WHERE id = ${checkId}) AS found`;
+  if (!row?.found) throw Object.assign(new Error(`no check ${checkId}`), { code: "P2025" });
+  if (row.before === null) return [];
+  return kept.map((_, i) => row.before! + 1 + i);
+}
+
+/**
+ * The insert-or-complete of finished servers' rows; `onlyUnfinished`: a `done`'s servers, which
+ * complete only rows no `server-done` completed.
+ */
+function finishServers(checkId: string, servers: PlannedFinishedServer[], finishedAt: Date, onlyUnfinished: boolean): Prisma.Sql {
+  return Prisma.sql`
       INSERT INTO check_servers (check_id, key, ordinal, host, ip, port, status, verdict, reason, report, transcript, cases, case_order, finished_at)
       SELECT ${checkId}, s.key, s.ordinal, s.host, s.ip, s.port, s.status, s.verdict, s.reason, s.report, s.transcript, s.cases,
-             ARRAY(SELECT json_array_elements_text(s.case_order)), ${new Date()}::timestamp(3)
-      FROM json_to_recordset(${JSON.stringify(plan.finishedServers)}::json)
+             ARRAY(SELECT json_array_elements_text(s.case_order)), ${finishedAt}::timestamp(3)
+      FROM numbered, json_to_recordset(${servers.length > 0 ? JSON.stringify(servers) : "[]"}::json)
         AS s(key text, ordinal int, host text, ip text, port int, status text, verdict text, reason text, report jsonb, transcript jsonb, cases text, case_order json)
       ON CONFLICT (check_id, key) DO UPDATE
         SET status = EXCLUDED.status, verdict = EXCLUDED.verdict, reason = EXCLUDED.reason, report = EXCLUDED.report,
-            transcript = EXCLUDED.transcript, cases = EXCLUDED.cases, case_order = EXCLUDED.case_order, finished_at = EXCLUDED.finished_at`;
-  }
+            transcript = EXCLUDED.transcript, cases = EXCLUDED.cases, case_order = EXCLUDED.case_order, finished_at = EXCLUDED.finished_at
+        ${onlyUnfinished ? Prisma.sql`WHERE check_servers.finished_at IS NULL` : Prisma.empty}`;
 }
 
 /** A check column's new value as a query parameter (JSON columns as jsonb). */
