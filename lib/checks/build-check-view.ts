@@ -64,7 +64,7 @@ function casesOf(cases: CheckCase[], serverKey: string, order: string[] = []): C
 
 /** A finished server's cases: on its row (JSON text), or as check_cases rows for checks stored before that. */
 function finishedCasesOf(row: CheckServer, cases: CheckCase[]): CaseResult[] {
-  if (row.cases === null) return casesOf(cases, row.key, row.caseOrder);
+  if (row.cases === null || row.cases === undefined) return casesOf(cases, row.key, row.caseOrder);
   const place = { checkId: row.checkId, what: `check_servers.cases (${row.key})` };
   let values: unknown;
   try {
