@@ -177,6 +177,10 @@ async function main(): Promise<void> {
   } finally {
     await ctx.close();
     fakes.stop();
+    const { default: pg } = await import("pg");
+    const admin = new pg.Client({ connectionString: services0.databaseUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${url.pathname.slice(1)}" WITH (FORCE)`).finally(() => admin.end());
     await services0.stop();
   }
 }
