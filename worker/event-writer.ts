@@ -1,8 +1,11 @@
 /**
  * Writes a check's events in the order the engine produced them, without holding the engine up:
- * while one batch is being written (one PostgreSQL transaction, one Redis round trip), the next
- * events gather and go together in the following batch. An idle writer writes at once, so a
- * live viewer sees each event as soon as the engine has it.
+ * while one batch is being written (one PostgreSQL statement, one Redis round trip), the next
+ * events gather and go together in the following batch. An idle writer writes the first event
+ * at once; after a write, the next batch gathers for up to GATHER_MS (a fast server's whole
+ * conversation then goes in a few batches instead of dozens: less CPU per check, and fewer,
+ * better compressed event rows), so a live viewer sees an event at most that much later. A
+ * terminal or waiting event, and `drain`, write at once.
  *
  * PostgreSQL down: a batch is retried with backoff until `until` (the check's deadline), the
  * events meanwhile gathering in memory (bounded by the engine's transcript caps); only then, or
@@ -16,11 +19,16 @@ import type { CheckStreamEvent } from "@/lib/checks/types";
 import type { Logger } from "@/lib/logger";
 
 const MAX_BATCH = 200;
+/** How long the next batch may gather after a write (live viewers see events at most this late). */
+export const GATHER_MS = 25;
+const WRITE_AT_ONCE: ReadonlySet<CheckStreamEvent["type"]> = new Set(["done", "failed", "waiting"]);
 
 export interface EventWriterOptions {
   /** Epoch ms: past this a write that keeps failing is given up. */
   until: number;
   log: Logger;
+  /** Default GATHER_MS. */
+  gatherMs?: number;
 }
 
 export class EventWriter {
@@ -28,6 +36,9 @@ export class EventWriter {
   private writing: Promise<void> | null = null;
   private failure: unknown = null;
   private outage = false;
+  private gathering: NodeJS.Timeout | null = null;
+  /** A flush asked for: what is pending goes without gathering. */
+  private urgent = false;
 
   constructor(
     private readonly services: Pick<CheckServices, "db" | "redis" | "settings" | "log">,
@@ -39,17 +50,27 @@ export class EventWriter {
   push(event: CheckStreamEvent): void {
     if (this.failure) throw this.failure;
     this.pending.push(event);
-    this.writeNext();
+    if (WRITE_AT_ONCE.has(event.type)) this.flush();
+    else this.writeNext();
   }
 
   /** Resolves once everything pushed is written; rejects if a write failed for good. */
   async drain(): Promise<void> {
+    this.flush();
     while (this.writing) await this.writing;
     if (this.failure) throw this.failure;
   }
 
+  /** Ends the gathering: the pending events go now (or right after the write under way). */
+  private flush(): void {
+    if (this.gathering) clearTimeout(this.gathering);
+    this.gathering = null;
+    this.urgent = true;
+    this.writeNext();
+  }
+
   private writeNext(): void {
-    if (this.writing || this.failure || this.pending.length === 0) return;
+    if (this.writing || this.gathering || this.failure || this.pending.length === 0) return;
     const batch = this.pending.splice(0, MAX_BATCH);
     const { log } = this.options;
     const write = () => recordCheckEvents(this.services, this.checkId, batch);
@@ -64,12 +85,23 @@ export class EventWriter {
         if (this.outage) log.info("storing events works again");
         this.outage = false;
         this.writing = null;
-        this.writeNext();
+        this.gatherNext();
       },
       (e: unknown) => {
         this.failure = e;
         this.writing = null;
       },
     );
+  }
+
+  /** After a write: the next batch gathers for a while, unless a flush comes first. */
+  private gatherNext(): void {
+    const gatherMs = this.options.gatherMs ?? GATHER_MS;
+    if (this.pending.length === 0) this.urgent = false;
+    if (this.urgent || gatherMs <= 0) return this.writeNext();
+    this.gathering = setTimeout(() => {
+      this.gathering = null;
+      this.writeNext();
+    }, gatherMs);
   }
 }

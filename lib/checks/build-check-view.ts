@@ -1,14 +1,15 @@
 /**
  * Rows → the API's CheckView and the engine's CheckReport. A check's report is stored in parts
- * (check row, one row per server, one per case, the transcript as JSON) so that it can be
- * written as it comes; these functions put it back together in the engine's shape, parsing every
+ * (check row, one row per server with its cases and transcript as JSON; the cases of a server
+ * not done yet in its case-result events, given here as CheckCase rows by
+ * ./load-check-cases.ts) so that it can be written as it comes; these functions put it back together in the engine's shape, parsing every
  * stored value with its schema (./parse-stored.ts): a damaged row throws AppError
  * `damaged_record` here, logged with the check id, instead of reaching a page half-formed.
  */
 import { z } from "zod";
 import type { Check, CheckCase, CheckServer } from "@/lib/generated/prisma/client";
 import type { CaseResult, CheckReport, NormalizedTarget, ResolutionInfo, ServerReport } from "@/lib/probe/types";
-import { assertReadableVersion, parseStored } from "./parse-stored";
+import { assertReadableVersion, damagedRecord, parseStored } from "./parse-stored";
 import {
   caseResultSchema,
   checkFailureSchema,
@@ -26,6 +27,7 @@ import type { CheckFailure, CheckLinks, CheckView, PendingServer } from "./types
 export type ServerRow = CheckServer & { cases?: CheckCase[] };
 
 const transcriptSchema = z.array(transcriptLineSchema).nullable();
+const caseResultsSchema = z.array(caseResultSchema);
 
 export function checkLinks(id: string, target: string): CheckLinks {
   return {
@@ -60,12 +62,25 @@ function casesOf(cases: CheckCase[], serverKey: string, order: string[] = []): C
     .map((c) => parseStored(caseResultSchema, c.result, { checkId: c.checkId, what: `check_cases.result (${c.serverKey} ${c.caseId})` }));
 }
 
+/** A finished server's cases: on its row (JSON text), or as check_cases rows for checks stored before that. */
+function finishedCasesOf(row: CheckServer, cases: CheckCase[]): CaseResult[] {
+  if (row.cases === null || row.cases === undefined) return casesOf(cases, row.key, row.caseOrder);
+  const place = { checkId: row.checkId, what: `check_servers.cases (${row.key})` };
+  let values: unknown;
+  try {
+    values = JSON.parse(row.cases);
+  } catch {
+    throw damagedRecord(place, { problem: "not JSON" });
+  }
+  return parseStored(caseResultsSchema, values, place);
+}
+
 /** A finished server's report, whole again. */
 export function serverReportOf(row: CheckServer, cases: CheckCase[]): ServerReport | null {
   if (!row.report) return null;
   const base = parseStored(storedServerReportSchema, row.report, { checkId: row.checkId, what: `check_servers.report (${row.key})` });
   const transcript = parseStored(transcriptSchema, row.transcript, { checkId: row.checkId, what: `check_servers.transcript (${row.key})` });
-  return { ...base, cases: casesOf(cases, row.key, row.caseOrder), transcript: transcript ?? [] };
+  return { ...base, cases: finishedCasesOf(row, cases), transcript: transcript ?? [] };
 }
 
 /** The stored report-level parts of a check row. */

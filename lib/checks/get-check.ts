@@ -1,6 +1,7 @@
 import { getCheckServices, type CheckServices } from "./services";
 import { checkViewOf } from "./build-check-view";
 import { isCheckId } from "./check-id";
+import { loadCheckCases } from "./load-check-cases";
 import type { CheckView } from "./types";
 
 /**
@@ -12,14 +13,14 @@ export async function getCheck(id: string, services: Pick<CheckServices, "db"> =
   const { db } = services;
   const check = await db.check.findUnique({ where: { id } });
   if (!check) return null;
-  const [servers, cases, queuePosition] = await Promise.all([
+  const [servers, queuePosition] = await Promise.all([
     db.checkServer.findMany({ where: { checkId: id } }),
-    db.checkCase.findMany({ where: { checkId: id } }),
     // Checks queued before this one, plus this one: never 0, even when a worker takes this
     // check between the two queries.
     check.status === "queued"
       ? db.check.count({ where: { status: "queued", createdAt: { lt: check.createdAt } } }).then((ahead) => ahead + 1)
       : Promise.resolve(null),
   ]);
+  const cases = await loadCheckCases(db, id, servers);
   return checkViewOf(check, servers, cases, queuePosition);
 }

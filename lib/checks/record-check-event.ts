@@ -10,17 +10,15 @@
  * exactly one terminal event.
  */
 import { Prisma } from "@/lib/generated/prisma/client";
-import type { CaseResult, CheckReport, ProbeEvent, ServerReport } from "@/lib/probe/types";
+import type { ProbeEvent } from "@/lib/probe/types";
 import type { Db } from "@/lib/db/create-db";
 import type { Logger } from "@/lib/logger";
 import { appendToStream, checkStreamKey } from "@/lib/events/check-stream";
 import type { CheckServices } from "./services";
 import type { CheckStreamEvent } from "./types";
+import { planEventWrites, type CheckColumnValue, type PlannedFinishedServer } from "./plan-event-writes";
+import { encodeStoredEvents } from "./stored-events";
 
-type Tx = Prisma.TransactionClient;
-type Json = Prisma.InputJsonValue;
-
-const json = (v: unknown): Json => v as Json;
 
 type RecordServices = Pick<CheckServices, "db" | "redis" | "settings"> & { log?: Logger };
 
@@ -53,159 +51,76 @@ export async function recordCheckEvents(services: RecordServices, checkId: strin
   return seqs;
 }
 
-export const isTerminalStatus = (status: string): boolean => status === "done" || status === "failed";
-
-/** How long after its `until` a waiting check may stay unresumed before the reconciler finishes it. */
-export const RESUME_GRACE_MS = 5 * 60_000;
+export { isTerminalStatus, RESUME_GRACE_MS, serverKeyOf } from "./plan-event-writes";
 
 /**
- * Stores events in one transaction that holds the check's row lock: numbers them after the
- * check's `lastSeq`, applies each to the report rows, inserts them. Events at and after a
- * terminal one are stored only while the check is not finished; returns the numbers stored.
+ * Stores events in one statement (atomic, no transaction round trips) that holds the check's row
+ * lock: numbers them after the check's `lastSeq`, applies the batch to the report rows, inserts
+ * the batch as one event row. Events at and after a terminal one are stored only while the check
+ * is not finished; returns the numbers stored.
+ *
+ * The batch's events are folded into the rows they change (lib/checks/plan-event-writes.ts):
+ * the check row updated once, servers written as multi-row inserts, the events as one compressed
+ * row, whatever the batch's size. A server's row is inserted at `resolved` and completed once at
+ * `server-done`, its cases with it (until then they are in the events); a second `server-done`
+ * of the same server (a re-check) replaces its report and cases.
  */
 export async function storeCheckEvents(db: Db, checkId: string, events: CheckStreamEvent[]): Promise<number[]> {
-  return db.$transaction(async (tx) => {
-    const [row] = await tx.$queryRaw<{ status: string; last_seq: number }[]>`SELECT status, last_seq FROM checks WHERE id = ${checkId} FOR UPDATE`;
-    if (!row) throw Object.assign(new Error(`no check ${checkId}`), { code: "P2025" });
-    if (isTerminalStatus(row.status)) return [];
-    const end = events.findIndex((e) => e.type === "done" || e.type === "failed");
-    const kept = end >= 0 ? events.slice(0, end + 1) : events;
-    const first = row.last_seq + 1;
-    const seqs = kept.map((_, i) => first + i);
-    await tx.check.update({ where: { id: checkId }, data: { lastSeq: row.last_seq + kept.length } });
-    for (const [i, event] of kept.entries()) await applyEvent(tx, checkId, event, seqs[i]!);
-    await tx.checkEvent.createMany({
-      data: kept.map((event, i) => ({ checkId, seq: seqs[i]!, type: event.type, data: json(storedForm(event)) })),
-    });
-    return seqs;
-  });
+  const end = events.findIndex((e) => e.type === "done" || e.type === "failed");
+  const kept = end >= 0 ? events.slice(0, end + 1) : events;
+  const plan = planEventWrites(kept);
+  const n = kept.length;
+  const sets = Object.entries(plan.check).map(([column, value]) => Prisma.sql`, ${Prisma.raw(`"${column}"`)} = ${sqlValue(value)}`);
+  const finishedAt = new Date();
+  const [row] = await db.$queryRaw<{ before: number | null; found: boolean }[]>`
+    WITH locked AS (
+      SELECT id, last_seq FROM checks WHERE id = ${checkId} AND status NOT IN ('done', 'failed') FOR UPDATE
+    ), numbered AS (
+      UPDATE checks SET last_seq = locked.last_seq + ${n}::int ${sets.length > 0 ? Prisma.join(sets, "") : Prisma.empty}
+      FROM locked WHERE checks.id = locked.id
+      RETURNING locked.last_seq AS before
+    ), announced AS (
+      INSERT INTO check_servers (check_id, key, ordinal, host, ip, port)
+      SELECT ${checkId}, s.key, s.ordinal, s.host, s.ip, s.port
+      FROM numbered, json_to_recordset(${JSON.stringify(plan.newServers)}::json) AS s(key text, ordinal int, host text, ip text, port int)
+      ON CONFLICT (check_id, key) DO NOTHING
+    ), finished AS (
+      ${finishServers(checkId, plan.finishedServers, finishedAt, false)}
+    ), reported AS (
+      ${finishServers(checkId, plan.reportedServers, finishedAt, true)}
+    ), stored AS (
+      INSERT INTO check_events (check_id, seq, last_seq, data)
+      SELECT ${checkId}, before + 1, before + ${n}::int, ${encodeStoredEvents(kept)} FROM numbered
+    )
+    SELECT (SELECT before FROM numbered) AS before, EXISTS (SELECT 1 FROM checks WHERE id = ${checkId}) AS found`;
+  if (!row?.found) throw Object.assign(new Error(`no check ${checkId}`), { code: "P2025" });
+  if (row.before === null) return [];
+  return kept.map((_, i) => row.before! + 1 + i);
 }
 
 /**
- * What the events table keeps: `server-done` and `done` without their reports, which the rows
- * already hold (they are put back on replay, lib/checks/load-stored-events.ts).
+ * The insert-or-complete of finished servers' rows; `onlyUnfinished`: a `done`'s servers, which
+ * complete only rows no `server-done` completed.
  */
-function storedForm(event: CheckStreamEvent): CheckStreamEvent | { type: string; t: number; server?: string } {
-  if (event.type === "server-done") return { type: event.type, t: event.t, server: event.server };
-  if (event.type === "done") return { type: event.type, t: event.t };
-  return event;
+function finishServers(checkId: string, servers: PlannedFinishedServer[], finishedAt: Date, onlyUnfinished: boolean): Prisma.Sql {
+  return Prisma.sql`
+      INSERT INTO check_servers (check_id, key, ordinal, host, ip, port, status, verdict, reason, report, transcript, cases, case_order, finished_at)
+      SELECT ${checkId}, s.key, s.ordinal, s.host, s.ip, s.port, s.status, s.verdict, s.reason, s.report, s.transcript, s.cases,
+             ARRAY(SELECT json_array_elements_text(s.case_order)), ${finishedAt}::timestamp(3)
+      FROM numbered, json_to_recordset(${servers.length > 0 ? JSON.stringify(servers) : "[]"}::json)
+        AS s(key text, ordinal int, host text, ip text, port int, status text, verdict text, reason text, report jsonb, transcript jsonb, cases text, case_order json)
+      ON CONFLICT (check_id, key) DO UPDATE
+        SET status = EXCLUDED.status, verdict = EXCLUDED.verdict, reason = EXCLUDED.reason, report = EXCLUDED.report,
+            transcript = EXCLUDED.transcript, cases = EXCLUDED.cases, case_order = EXCLUDED.case_order, finished_at = EXCLUDED.finished_at
+        ${onlyUnfinished ? Prisma.sql`WHERE check_servers.finished_at IS NULL` : Prisma.empty}`;
 }
 
-async function applyEvent(tx: Tx, checkId: string, event: CheckStreamEvent, seq: number): Promise<void> {
-  switch (event.type) {
-    case "status":
-      if (event.status === "running") await tx.check.update({ where: { id: checkId }, data: { status: "running", startedAt: new Date() } });
-      return;
-    case "resolved":
-      await tx.check.update({ where: { id: checkId }, data: { resolution: json(event.resolution) } });
-      await tx.checkServer.createMany({
-        data: event.servers.map((s, ordinal) => ({ checkId, key: s.key, ordinal, host: s.host, ip: s.ip, port: s.port })),
-        skipDuplicates: true,
-      });
-      return;
-    case "case-result":
-      await upsertCase(tx, checkId, event.server, event.result, seq);
-      return;
-    case "server-done":
-      await finishServer(tx, checkId, event.server, event.report);
-      return;
-    case "done":
-      await tx.check.update({
-        where: { id: checkId },
-        data: { status: "done", finishedAt: new Date(), waiting: Prisma.DbNull, ...reportColumns(event.report) },
-      });
-      await finishUnannouncedServers(tx, checkId, event.report);
-      return;
-    case "waiting":
-      // A report that is not final yet: stored as `done` stores it, the check left open.
-      await tx.check.update({
-        where: { id: checkId },
-        data: {
-          status: "waiting",
-          waiting: json(event.wait),
-          deadlineAt: new Date(Date.parse(event.wait.until) + RESUME_GRACE_MS),
-          ...reportColumns(event.report),
-        },
-      });
-      await finishUnannouncedServers(tx, checkId, event.report);
-      return;
-    case "resumed":
-      await tx.check.update({ where: { id: checkId }, data: { status: "running", waiting: Prisma.DbNull, heartbeatAt: new Date() } });
-      return;
-    case "delivery":
-      // The server's report with its proof: the row moves on (its verdict too); the check's own
-      // verdict comes with the `done` that follows.
-      await finishServer(tx, checkId, event.server, event.report);
-      return;
-    case "failed":
-      await tx.check.update({
-        where: { id: checkId },
-        data: { status: "failed", finishedAt: new Date(), waiting: Prisma.DbNull, errorCode: event.error.code, errorMessage: event.error.message },
-      });
-      return;
-    default:
-      return; // connected, reply: only the event itself is kept
-  }
-}
-
-/** The check row's columns of a (final or interim) report. */
-function reportColumns(r: CheckReport) {
-  return {
-    verdict: r.verdict,
-    reason: r.reason,
-    durationMs: Math.round(r.durationMs),
-    probeStartedAt: r.startedAt,
-    probeFinishedAt: r.finishedAt,
-    options: json(r.options),
-    resolution: json(r.resolution),
-    schemaVersion: r.schemaVersion,
-  };
-}
-
-/** Servers the engine never announced with a server-done still belong in the report. */
-async function finishUnannouncedServers(tx: Tx, checkId: string, r: CheckReport): Promise<void> {
-  const finished = await tx.checkServer.findMany({ where: { checkId, finishedAt: { not: null } }, select: { key: true } });
-  const done = new Set(finished.map((f) => f.key));
-  for (const [i, s] of r.servers.entries()) {
-    if (!done.has(serverKeyOf(s))) await finishServer(tx, checkId, serverKeyOf(s), s, i);
-  }
-}
-
-export function serverKeyOf(s: Pick<ServerReport, "ip" | "port">): string {
-  return s.ip.includes(":") ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`;
-}
-
-async function upsertCase(tx: Tx, checkId: string, serverKey: string, result: CaseResult, ordinal: number): Promise<void> {
-  const data = { outcome: result.outcome, evidence: result.evidence, result: json(result), ordinal };
-  await tx.checkCase.upsert({
-    where: { checkId_serverKey_caseId: { checkId, serverKey, caseId: result.id } },
-    create: { checkId, serverKey, caseId: result.id, ...data },
-    update: data,
-  });
-}
-
-async function finishServer(tx: Tx, checkId: string, key: string, report: ServerReport, ordinal?: number): Promise<void> {
-  const { cases, transcript, ...rest } = report;
-  const data = {
-    status: report.status,
-    verdict: report.verdict,
-    reason: report.reason,
-    report: json(rest),
-    transcript: json(transcript),
-    caseOrder: cases.map((c) => c.id),
-    finishedAt: new Date(),
-  };
-  await tx.checkServer.upsert({
-    where: { checkId_key: { checkId, key } },
-    create: { checkId, key, ordinal: ordinal ?? 1000, host: report.host, ip: report.ip, port: report.port, ...data },
-    update: data,
-  });
-  // Cases came one by one as case-result events; the report's copy is the final word.
-  await tx.checkCase.deleteMany({ where: { checkId, serverKey: key } });
-  await tx.checkCase.createMany({
-    data: cases.map((c, i) => ({ checkId, serverKey: key, caseId: c.id, ordinal: i, outcome: c.outcome, evidence: c.evidence, result: json(c) })),
-    skipDuplicates: true,
-  });
+/** A check column's new value as a query parameter (JSON columns as jsonb). */
+function sqlValue(value: CheckColumnValue): Prisma.Sql {
+  if (value === null) return Prisma.sql`NULL`;
+  if (value instanceof Date) return Prisma.sql`${value}::timestamp(3)`;
+  if (typeof value === "object") return Prisma.sql`${JSON.stringify(value.json)}::jsonb`;
+  return Prisma.sql`${value}`;
 }
 
 export type { ProbeEvent };

@@ -477,23 +477,15 @@ export const checkStreamEventSchema = named(
 );
 
 /**
- * An event as `check_events.data` keeps it: `server-done` and `done` without their reports, which
- * the report rows hold (lib/checks/record-check-event.ts); every other event whole (a `waiting`
- * keeps its report: the rows move on when the follow-up runs, and waits are rare).
+ * An event as `check_events.data` keeps it (lib/checks/stored-events.ts): `server-done` and
+ * `done` without their reports, which the report rows hold (lib/checks/record-check-event.ts);
+ * every other event whole, as its stream schema says (a `waiting` keeps its report: the rows
+ * move on when the follow-up runs, and waits are rare).
  */
-export const storedEventSchema = z.discriminatedUnion("type", [
-  serviceEventSchemas.status,
-  serviceEventSchemas.failed,
-  serviceEventSchemas.attempt,
-  serviceEventSchemas.waiting,
-  serviceEventSchemas.resumed,
-  serviceEventSchemas.delivery,
-  probeEventSchemas.resolved,
-  probeEventSchemas.connected,
-  probeEventSchemas.reply,
-  probeEventSchemas["case-result"],
+export const storedEventSchema = z.union([
   z.object({ type: z.literal("server-done"), t: z.number(), server: serverKey }),
   z.object({ type: z.literal("done"), t: z.number() }),
+  checkStreamEventSchema.refine((e) => e.type !== "server-done" && e.type !== "done"),
 ]);
 export type StoredEvent = z.infer<typeof storedEventSchema>;
 

@@ -17,7 +17,7 @@ import { checkStreamKey } from "@/lib/events/check-stream";
 import { createLiveFanOut, type LiveBatch, type LiveEntry, type LiveFanOut, type LiveSource } from "@/lib/events/live-fan-out";
 import { createOpenStreamLimits, type OpenStreamLimits } from "@/lib/events/limit-open-streams";
 import { getCheckServices, type CheckServices } from "./services";
-import { loadStoredEvents, TERMINAL_EVENTS, type NumberedEvent } from "./load-stored-events";
+import { hasStoredEnd, loadStoredEvents, TERMINAL_EVENTS, type NumberedEvent } from "./load-stored-events";
 import { failureOf, reportOf } from "./build-check-view";
 
 export type { LiveBatch, LiveEntry };
@@ -173,8 +173,7 @@ type CheckRow = NonNullable<Awaited<ReturnType<Db["check"]["findUnique"]>>>;
  */
 async function missingEnd(db: Db, check: CheckRow, afterSeq: number): Promise<NumberedEvent | null> {
   if (afterSeq > check.lastSeq) return null; // it has the rebuilt one
-  const stored = await db.checkEvent.findFirst({ where: { checkId: check.id, type: { in: [...TERMINAL_EVENTS] } }, select: { seq: true } });
-  if (stored) return null; // at or before afterSeq, since the read after it found none
+  if (await hasStoredEnd(db, check.id)) return null; // at or before afterSeq, since the read after it found none
   const seq = check.lastSeq + 1;
   if (check.status === "failed") {
     return { seq, event: { type: "failed", t: 0, error: failureOf(check) ?? { code: "internal", message: "" } } };

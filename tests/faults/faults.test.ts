@@ -111,7 +111,7 @@ async function startScenario(options: { redis: OwnRedis; databaseUrl?: string; c
   // The fault strikes mid-check: every check running, with some cases decided.
   await waitFor(async () => {
     const { rows } = await sql.query<{ running: string }>(
-      `SELECT count(*) AS running FROM checks c WHERE c.status = 'running' AND EXISTS (SELECT 1 FROM check_cases k WHERE k.check_id = c.id)`,
+      `SELECT count(*) AS running FROM checks c WHERE c.status = 'running' AND EXISTS (SELECT 1 FROM check_events e WHERE e.check_id = c.id AND e.data LIKE '%"type":"case-result"%')`,
     );
     return Number(rows[0]!.running) === running;
   }, 60_000);
@@ -158,7 +158,7 @@ async function expectWholeOutcome(s: Scenario): Promise<{ done: number; failed: 
     `SELECT c.id, c.status, c.verdict,
             (SELECT count(*) FROM check_servers v WHERE v.check_id = c.id) AS servers,
             (SELECT count(*) FROM check_servers v WHERE v.check_id = c.id AND v.finished_at IS NOT NULL) AS finished,
-            (SELECT count(*) FROM check_cases k WHERE k.check_id = c.id) AS cases
+            (SELECT coalesce(sum(json_array_length(v.cases::json)), 0) FROM check_servers v WHERE v.check_id = c.id) AS cases
        FROM checks c WHERE c.id = ANY($1)`,
     [s.ids],
   );

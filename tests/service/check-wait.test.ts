@@ -6,6 +6,7 @@
  * waiting check is reused for the same target.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadStoredEvents } from "@/lib/checks/load-stored-events";
 import type { Job } from "bullmq";
 import { startInProcessServices, type InProcessServices } from "@/tests/support/service";
 import { startDnsServer, type LocalDnsServer } from "@/tests/support/dns-server";
@@ -59,7 +60,7 @@ function waitOf(ip: string, inMs: number, round = 1): CheckWait {
 }
 
 const row = (id: string) => ctx.services.db.check.findUniqueOrThrow({ where: { id } });
-const eventTypes = async (id: string) => (await ctx.services.db.checkEvent.findMany({ where: { checkId: id }, orderBy: { seq: "asc" } })).map((e) => e.type);
+const eventTypes = async (id: string) => (await loadStoredEvents(ctx.services.db, id, 0)).map((e) => e.event.type);
 
 describe("a waiting check", () => {
   it("stores its report so far, shows the wait, and schedules its follow-up", async () => {

@@ -99,13 +99,15 @@ describe("a check with damaged stored data", () => {
   });
 
   it("a stored event that does not match its schema: the replay ends without it and the log names the event", async () => {
-    const { rows } = await db.query<{ seq: number; data: unknown }>(
-      "SELECT seq, data FROM check_events WHERE check_id = $1 AND type = 'case-result' ORDER BY seq LIMIT 1",
-      [checkId],
-    );
-    expect(rows).toHaveLength(1);
-    const { seq, data } = rows[0]!;
-    await db.query(`UPDATE check_events SET data = '{"type": "case-result", "t": "soon"}' WHERE check_id = $1 AND seq = $2`, [checkId, seq]);
+    // Events are stored a batch to a row: damage the first case-result of its row.
+    const { rows } = await db.query<{ first: number; data: string }>("SELECT seq AS first, data FROM check_events WHERE check_id = $1 ORDER BY seq", [checkId]);
+    const row = rows.find((r) => (JSON.parse(r.data) as { type: string }[]).some((e) => e.type === "case-result"))!;
+    expect(row).toBeDefined();
+    const batch = JSON.parse(row.data) as { type: string }[];
+    const index = batch.findIndex((e) => e.type === "case-result");
+    const seq = row.first + index;
+    const damaged = batch.map((e, i) => (i === index ? { type: "case-result", t: "soon" } : e));
+    await db.query("UPDATE check_events SET data = $3 WHERE check_id = $1 AND seq = $2", [checkId, row.first, JSON.stringify(damaged)]);
     try {
       // The server ends the stream (its body errors or simply ends): never a `done` after the damage.
       const replay = await readEvents(`${service.baseUrl}/api/v1/checks/${checkId}/events`).then(
@@ -116,7 +118,7 @@ describe("a check with damaged stored data", () => {
       const logged = await damageLogged(`check_events.data (seq ${seq})`);
       expect(logged[0]).toMatchObject({ checkId });
     } finally {
-      await db.query("UPDATE check_events SET data = $3 WHERE check_id = $1 AND seq = $2", [checkId, seq, JSON.stringify(data)]);
+      await db.query("UPDATE check_events SET data = $3 WHERE check_id = $1 AND seq = $2", [checkId, row.first, row.data]);
     }
     const { events } = await readEvents(`${service.baseUrl}/api/v1/checks/${checkId}/events`);
     expect(events.at(-1)?.type).toBe("done");
