@@ -5,10 +5,11 @@ import { plural, serverKey, serverSlug } from "./format";
 import { linePrefix } from "./transcript-text";
 import { visible } from "./visible";
 
+// Short names (app/globals.css): one per transcript line.
 const DIR_CLASS = {
-  client: "text-client",
-  server: "text-server",
-  info: "text-muted italic",
+  client: "tx-c",
+  server: "tx-s",
+  info: "tx-i",
 } as const;
 
 /**
@@ -37,7 +38,7 @@ export function Transcript({ server, checkId, copy: Copy = CopyButton }: { serve
           {`# ${server.host} ${key} (C: relaycheck, S: server, --: note)\n`}
           {server.transcript.map((l, i) => (
             <span key={i} className={DIR_CLASS[l.dir]}>
-              <span className="text-muted">{linePrefix(l)}</span>
+              <span>{linePrefix(l)}</span>
               {visible(l.line)}
               {"\n"}
             </span>
