@@ -22,7 +22,7 @@ function viewOf(id: string, status: CheckStatus = "done", transcriptLines = 10):
     url: `/checks/${id}`,
     links: { self: `/api/v1/checks/${id}`, events: `/api/v1/checks/${id}/events`, html: `/checks/${id}`, history: "/api/v1/checks?target=mail.example.com" },
     schemaVersion: 1,
-    target: { input: "mail.example.com", name: "mail.example.com", kind: "host" } as CheckView["target"],
+    target: { input: "mail.example.com", name: "mail.example.com", kind: "domain" },
     options: null,
     verdict: status === "done" ? "not-open-relay" : null,
     reason: status === "done" ? "refused" : null,
