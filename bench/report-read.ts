@@ -36,6 +36,8 @@ const FAKE_ADDRESS = "127.0.0.120";
 const CHECK_TIMEOUT_MS = 60_000;
 const WEB_START_TIMEOUT_MS = 60_000;
 const WARM_UP_SECONDS = 2;
+/** A browser's document request (the page then carries the report in its HTML only). */
+const DOCUMENT = { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" };
 
 const { values } = parseArgs({
   options: {
@@ -166,7 +168,7 @@ async function measureWeb(label: string, baseUrl: string, id: string): Promise<R
   const first = await fetch(jsonUrl, { headers: { "x-forwarded-for": CLIENT } });
   const jsonBytes = (await first.arrayBuffer()).byteLength;
   const etag = first.headers.get("etag");
-  const page = await fetch(pageUrl, { headers: { "x-forwarded-for": CLIENT } });
+  const page = await fetch(pageUrl, { headers: { "x-forwarded-for": CLIENT, ...DOCUMENT } });
   if (page.status !== 200) throw new Error(`${label}: the page answered ${page.status}`);
   const html = Buffer.from(await page.arrayBuffer());
   const pageBytes = html.byteLength;
@@ -179,7 +181,7 @@ async function measureWeb(label: string, baseUrl: string, id: string): Promise<R
   process.stderr.write(`${label}: JSON GET with If-None-Match…\n`);
   const json304 = etag ? measure(jsonUrl, { "if-none-match": etag }) : null;
   process.stderr.write(`${label}: page…\n`);
-  const pageFigures = measure(pageUrl);
+  const pageFigures = measure(pageUrl, DOCUMENT);
   return { label, jsonBytes, pageBytes, json, json304, page: pageFigures };
 }
 

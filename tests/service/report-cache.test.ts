@@ -53,6 +53,8 @@ async function finishedCheck(headers = newClient()): Promise<string> {
 }
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${service.baseUrl}${path}`, { headers });
+/** What a browser's document request says it accepts (the page then sends the report in its HTML only). */
+const DOCUMENT = { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" };
 
 beforeAll(async () => {
   dns = await startDnsServer({});
@@ -167,8 +169,12 @@ describe("a running check", () => {
     expect(view).toMatchObject({ status: "done", verdict: "not-open-relay" });
     expect(view.servers).toHaveLength(1);
     expect(view.servers[0]!.cases.length).toBeGreaterThan(10);
-    const page = await (await get(`/checks/${id}`, headers)).text();
+    const page = await (await get(`/checks/${id}`, { ...headers, ...DOCUMENT })).text();
     expect(page).toContain("is not an open relay");
+    // A client-side refresh (what the live view does on `done`) gets the report in its payload.
+    const refresh = await fetch(`${service.baseUrl}/checks/${id}`, { headers: { ...headers, rsc: "1" } });
+    expect(refresh.headers.get("content-type")).toMatch(/^text\/x-component/);
+    expect(await refresh.text()).toContain("is not an open relay");
   });
 });
 
@@ -178,7 +184,7 @@ describe("the report page", () => {
     const id = await finishedCheck(headers);
     for (let i = 0; i < 2; i++) {
       // The first request renders the report, the second takes it from the cache: both the same.
-      const res = await get(`/checks/${id}`, headers);
+      const res = await get(`/checks/${id}`, { ...headers, ...DOCUMENT });
       expect(res.status).toBe(200);
       const html = await res.text();
       expect(Buffer.byteLength(html)).toBeLessThanOrEqual(PAGE_LIMIT_BYTES);

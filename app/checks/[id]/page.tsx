@@ -49,11 +49,15 @@ export default async function CheckPage({ params, searchParams }: Props) {
   }
   const { view } = check.finished;
   const [html, history, requestHeaders] = await Promise.all([finishedReportHtml(check.finished), listChecksForTarget(view.target.name), headers()]);
-  // A client-side navigation (an RSC request) has no HTML to keep: the HTML goes in its payload.
-  const navigation = requestHeaders.get("rsc") === "1";
+  // A browser's document request (it accepts HTML) gets the report in the HTML only. Anything
+  // else may be a client-side navigation or refresh, which renders from the React payload alone
+  // (its "RSC" header never reaches a page behind proxy.ts): the report goes in the payload.
+  const documentRequest = (requestHeaders.get("accept") ?? "").includes("text/html");
+  const name = `report:${view.id}`;
+  if (documentRequest) putStaticHtml(name, html);
   return (
     <div className="space-y-6">
-      <StaticHtml name={`report:${view.id}`} className="space-y-6" {...(navigation ? { html } : { token: putStaticHtml(html) })} />
+      <StaticHtml name={name} className="space-y-6" html={documentRequest ? undefined : html} />
       <ReportActions view={view} history={history} />
     </div>
   );
