@@ -186,6 +186,13 @@ export const envSchema = z.object({
   IP_HASH_SECRET: z.string().min(32, "must be at least 32 characters"),
   /** Transcripts and events of checks older than this are deleted; 0 keeps them. */
   RETENTION_DAYS: int(0, 3650).default(30),
+  /**
+   * Finished reports kept in each web process (lib/checks/report-cache.ts): how long one is
+   * served from memory before it is read again (so a deleted or purged report is gone from every
+   * web process within this; 0 turns the cache off), and the memory they may take together.
+   */
+  REPORT_CACHE_TTL_SECONDS: int(0, 3600).default(60),
+  REPORT_CACHE_MAX_MB: int(1, 4096).default(64),
 
   /** Probe time limits (ms); unset means the engine's defaults. */
   PROBE_CONNECT_TIMEOUT_MS: int(100, 120_000).optional(),

@@ -19,7 +19,7 @@ export function CaseGroups({ cases, host, idPrefix }: { cases: CaseResult[]; hos
         return (
           <li key={g.key}>
             <details className="rounded border border-line" data-group={g.result}>
-              <summary className="flex flex-wrap items-baseline gap-x-2 gap-y-1 px-3 py-2 text-sm">
+              <summary className="cm-group">
                 <Badge tone={label.tone} icon={label.icon}>{label.label}</Badge>
                 <strong>{plural(g.cases.length, "case")}</strong>
                 <span aria-hidden="true" className="text-muted">·</span>

@@ -11,47 +11,47 @@ import { visible } from "./visible";
  * Shared by the server-rendered report and the live view, so it holds no state.
  */
 export function CaseMatrix({ cases, caption, idPrefix }: { cases: CaseResult[]; caption: string; /** Keeps row ids unique across servers. */ idPrefix: string }) {
-  const cell = "block md:table-cell px-3 py-1 md:py-2 align-top";
-  const label = "block md:hidden text-xs font-semibold uppercase tracking-wide text-muted";
+  // Short names (app/globals.css, which also styles the cells): these repeat for every case.
+  const label = "cm-label";
   return (
     <div className="md:overflow-x-auto">
-      <table className="block md:table w-full border-collapse text-left text-sm">
+      <table className="cm-table">
         <caption className="sr-only">{caption}</caption>
-        <thead className="sr-only md:not-sr-only md:table-header-group">
-          <tr className="border-b border-line text-xs uppercase tracking-wide text-muted">
-            <th scope="col" className="px-3 py-2 font-semibold">Case</th>
-            <th scope="col" className="px-3 py-2 font-semibold">Envelope sent</th>
-            <th scope="col" className="px-3 py-2 font-semibold">Server reply</th>
-            <th scope="col" className="px-3 py-2 font-semibold">Result</th>
+        <thead className="cm-head">
+          <tr>
+            <th scope="col">Case</th>
+            <th scope="col">Envelope sent</th>
+            <th scope="col">Server reply</th>
+            <th scope="col">Result</th>
           </tr>
         </thead>
-        <tbody className="block md:table-row-group">
+        <tbody className="cm-body">
           {cases.map((c) => {
             const o = outcomeLabel(c);
             return (
-              <tr key={c.id} id={`${idPrefix}case-${c.id}`} data-outcome={c.outcome} className="grid grid-cols-1 md:table-row border-b border-line py-2 md:py-0 last:border-b-0">
-                <th scope="row" className={`${cell} font-normal md:w-[24%]`}>
+              <tr key={c.id} id={`${idPrefix}case-${c.id}`} data-outcome={c.outcome} className="cm-row">
+                <th scope="row" className="cm-case">
                   <span className="font-semibold">{c.title}</span>
-                  <span className="block text-xs text-muted">
+                  <span className="cm-kind">
                     {GROUP_LABEL[c.group]}
                     {c.attempts > 1 ? ` · ${c.attempts} attempts` : ""}
                     {c.tls ? " · over TLS" : ""}
                   </span>
                 </th>
-                <td className={`${cell} md:w-[30%]`}>
+                <td className="cm-envelope">
                   <span className={label}>Envelope sent</span>
-                  <code className="block font-mono text-[0.8125rem] break-all">MAIL FROM:&lt;{visible(c.mailFrom)}&gt;</code>
-                  <code className="block font-mono text-[0.8125rem] break-all">RCPT TO:&lt;{visible(c.rcptTo)}&gt;</code>
+                  <code className="cm-code">MAIL FROM:&lt;{visible(c.mailFrom)}&gt;</code>
+                  <code className="cm-code">RCPT TO:&lt;{visible(c.rcptTo)}&gt;</code>
                 </td>
-                <td className={cell}>
+                <td>
                   <span className={label}>Server reply{c.stage ? ` (to ${c.stage === "mail" ? "MAIL FROM" : "RCPT TO"})` : ""}</span>
                   {c.reply ? <ReplyText reply={c.reply} /> : <span className="text-muted">no reply</span>}
-                  {c.stage ? <span className="hidden md:block text-xs text-muted">answer to {c.stage === "mail" ? "MAIL FROM" : "RCPT TO"}</span> : null}
+                  {c.stage ? <span className="cm-stage">answer to {c.stage === "mail" ? "MAIL FROM" : "RCPT TO"}</span> : null}
                 </td>
-                <td className={`${cell} row-start-2 md:w-[19%]`}>
-                  <span className="sr-only md:hidden">Result: </span>
+                <td className="cm-result">
+                  <span className="cm-sr">Result: </span>
                   <Badge tone={o.tone} icon={o.icon}>{o.label}</Badge>
-                  {c.durationMs != null ? <span className="ml-2 text-xs text-muted md:ml-0 md:block">{formatMs(c.durationMs)}</span> : null}
+                  {c.durationMs != null ? <span className="cm-took">{formatMs(c.durationMs)}</span> : null}
                   {c.note ? <span className="mt-1 block text-xs text-muted">{visible(c.note)}</span> : null}
                 </td>
               </tr>

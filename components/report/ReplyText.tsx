@@ -4,7 +4,7 @@ import { visible } from "./visible";
 /** An SMTP reply as text: code, enhanced code, then the server's words (made visible). */
 export function ReplyText({ reply }: { reply: Pick<SmtpReply, "code" | "enhanced" | "text"> }) {
   return (
-    <span className="font-mono text-[0.8125rem] whitespace-pre-wrap wrap-anywhere">
+    <span className="reply">
       <strong>{reply.code}</strong>
       {reply.enhanced ? ` ${reply.enhanced}` : ""} {visible(reply.text)}
     </span>

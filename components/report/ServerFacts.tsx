@@ -7,7 +7,7 @@ import { visible } from "./visible";
 
 function Fact({ term, children }: { term: string; children: ReactNode }) {
   return (
-    <div className="grid gap-x-4 py-1.5 sm:grid-cols-[11rem_1fr] border-b border-line last:border-b-0">
+    <div className="fact">
       <dt className="text-sm font-semibold text-muted">{term}</dt>
       <dd className="min-w-0 text-sm">{children}</dd>
     </div>
@@ -78,7 +78,7 @@ export function ServerFacts({ server }: { server: ServerReport }) {
             {server.extensions.length ? (
               <ul className="flex flex-wrap gap-1">
                 {server.extensions.map((e, i) => (
-                  <li key={i} className={`${mono} rounded bg-sunken px-1.5`}>{visible(e)}</li>
+                  <li key={i} className="ext">{visible(e)}</li>
                 ))}
               </ul>
             ) : (

@@ -1,4 +1,5 @@
 import type { ServerReport } from "@/lib/probe/types";
+import type { CopyControl } from "@/components/ui/copy-button-props";
 import { Blocklists } from "./Blocklists";
 import { CaseGroups } from "./CaseGroups";
 import { serverSlug } from "./format";
@@ -23,7 +24,7 @@ function Part({ title, children }: { title: string; children: React.ReactNode })
  * counts, the relay tests grouped by reply, what the server told about itself, the conversation
  * on a time axis, and the transcript. Only what was observed: no timeline without a session.
  */
-export function ServerSection({ server, checkId, summary }: { server: ServerReport; checkId: string; summary: boolean }) {
+export function ServerSection({ server, checkId, summary, copy }: { server: ServerReport; checkId: string; summary: boolean; copy?: CopyControl }) {
   const slug = serverSlug(server.ip, server.port);
   const timeline = buildTimeline(server);
   return (
@@ -45,7 +46,7 @@ export function ServerSection({ server, checkId, summary }: { server: ServerRepo
         </Part>
       ) : null}
       <Part title="Transcript">
-        <Transcript server={server} checkId={checkId} />
+        <Transcript server={server} checkId={checkId} copy={copy} />
       </Part>
     </section>
   );

@@ -19,7 +19,7 @@ const KIND_SHAPE: Record<SegmentKind, string> = {
   case: "top-1 h-4",
 };
 
-const pct = (v: number, total: number) => `${Math.min(100, Math.max(0, (v / total) * 100)).toFixed(3)}%`;
+const pct = (v: number, total: number) => `${Math.min(100, Math.max(0, (v / total) * 100)).toFixed(2)}%`;
 
 const LEGEND: { tone: Tone; words: string }[] = [
   { tone: "neutral", words: "session steps: connect, greeting, EHLO, TLS" },
@@ -58,8 +58,8 @@ export function Timeline({ server, model = buildTimeline(server) }: { server: Se
                   <li
                     key={i}
                     title={`${s.label} — ${formatMs(s.end - s.start)} (at ${formatMs(s.start)})`}
-                    className={`absolute rounded-sm border ${KIND_SHAPE[s.kind]} ${BAR[s.tone]}`}
-                    style={{ left: pct(s.start, total), width: `max(3px, ${pct(s.end - s.start, total)})` }}
+                    className={`tl-bar ${KIND_SHAPE[s.kind]} ${BAR[s.tone]}`}
+                    style={{ left: pct(s.start, total), width: `max(3px,${pct(s.end - s.start, total)})` }}
                   >
                     <span className="sr-only">{`${s.label}: ${formatMs(s.end - s.start)}, starting at ${formatMs(s.start)}`}</span>
                   </li>
@@ -101,11 +101,11 @@ export function Timeline({ server, model = buildTimeline(server) }: { server: Se
             <tbody>
               {model.rows.flatMap(({ session, segments }) =>
                 segments.map((s, i) => (
-                  <tr key={`${session.id}-${i}`} className="border-b border-line last:border-b-0">
-                    <td className="px-2 py-1">{session.id}</td>
-                    <td className="px-2 py-1">{s.label}</td>
-                    <td className="px-2 py-1 font-mono">{formatMs(s.start)}</td>
-                    <td className="px-2 py-1 font-mono">{formatMs(s.end - s.start)}</td>
+                  <tr key={`${session.id}-${i}`} className="tl-row">
+                    <td>{session.id}</td>
+                    <td>{s.label}</td>
+                    <td>{formatMs(s.start)}</td>
+                    <td>{formatMs(s.end - s.start)}</td>
                   </tr>
                 )),
               )}

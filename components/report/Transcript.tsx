@@ -1,13 +1,15 @@
 import type { ServerReport } from "@/lib/probe/types";
 import { CopyButton } from "@/components/ui/CopyButton";
+import type { CopyControl } from "@/components/ui/copy-button-props";
 import { plural, serverKey, serverSlug } from "./format";
 import { linePrefix } from "./transcript-text";
 import { visible } from "./visible";
 
+// Short names (app/globals.css): one per transcript line.
 const DIR_CLASS = {
-  client: "text-client",
-  server: "text-server",
-  info: "text-muted italic",
+  client: "tx-c",
+  server: "tx-s",
+  info: "tx-i",
 } as const;
 
 /**
@@ -15,14 +17,14 @@ const DIR_CLASS = {
  * Its text content equals the downloadable file, so "copy" reads it from the page rather than
  * shipping the transcript twice.
  */
-export function Transcript({ server, checkId }: { server: ServerReport; checkId: string }) {
+export function Transcript({ server, checkId, copy: Copy = CopyButton }: { server: ServerReport; checkId: string; copy?: CopyControl }) {
   const id = `${serverSlug(server.ip, server.port)}-transcript`;
   const key = serverKey(server.ip, server.port);
   const href = `/checks/${encodeURIComponent(checkId)}/transcript?server=${encodeURIComponent(key)}`;
   return (
     <div>
       <div className="mb-2 flex flex-wrap gap-2">
-        <CopyButton sourceId={id} label="Copy transcript" />
+        <Copy sourceId={id} label="Copy transcript" />
         <a className="btn" href={href} download={`relaycheck-${checkId}-${key.replace(/[^0-9a-zA-Z.]/g, "_")}.txt`}>
           Download as text
         </a>
@@ -36,7 +38,7 @@ export function Transcript({ server, checkId }: { server: ServerReport; checkId:
           {`# ${server.host} ${key} (C: relaycheck, S: server, --: note)\n`}
           {server.transcript.map((l, i) => (
             <span key={i} className={DIR_CLASS[l.dir]}>
-              <span className="text-muted">{linePrefix(l)}</span>
+              <span>{linePrefix(l)}</span>
               {visible(l.line)}
               {"\n"}
             </span>

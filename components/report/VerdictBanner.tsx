@@ -1,5 +1,6 @@
 import type { CheckView } from "@/lib/checks/types";
 import { CopyButton } from "@/components/ui/CopyButton";
+import type { CopyControl } from "@/components/ui/copy-button-props";
 import { formatMs, formatUtc } from "./format";
 import { serverVerdictLabel, TONE_CLASSES, VERDICT } from "./labels";
 
@@ -29,7 +30,7 @@ function headline(view: CheckView, target: string): string {
  * The answer first: verdict, what the servers did in a sentence or two (`summary`, from
  * lib/advice: counts and words, no case ids), the target, when, and the permalink.
  */
-export function VerdictBanner({ view, summary }: { view: CheckView; summary?: string }) {
+export function VerdictBanner({ view, summary, copy: Copy = CopyButton }: { view: CheckView; summary?: string; copy?: CopyControl }) {
   const target = targetLabel(view);
   const done = view.status === "done" && view.verdict;
   const only = view.servers.length > 0 && view.servers.every((s) => s.status === view.servers[0]!.status) ? view.servers[0]! : null;
@@ -74,7 +75,7 @@ export function VerdictBanner({ view, summary }: { view: CheckView; summary?: st
           <time dateTime={view.finishedAt ?? view.createdAt}>{formatUtc(view.finishedAt ?? view.createdAt)}</time>
           {view.durationMs != null ? ` · took ${formatMs(view.durationMs)}` : ""}
         </span>
-        <CopyButton href={view.url} label="Copy permalink" />
+        <Copy href={view.url} label="Copy permalink" />
       </div>
     </section>
   );

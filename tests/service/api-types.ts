@@ -28,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A check with its report so far. */
+        /**
+         * A check with its report so far.
+         * @description A finished check (`done`, `failed`) never changes: it comes with a strong ETag and `Cache-Control: private, max-age=300, immutable`. A check still queued or running is `no-store`, without an ETag.
+         */
         get: operations["getCheck"];
         put?: never;
         post?: never;
@@ -1305,7 +1308,10 @@ export interface operations {
     getCheck: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of a finished report you have: 304 while it is the same. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The check's id. */
                 id: string;
@@ -1317,11 +1323,36 @@ export interface operations {
             /** @description The check. */
             200: {
                 headers: {
+                    /** @description Strong validator of a finished report (absent while the check runs). */
+                    ETag?: string;
+                    /** @description `private, max-age=300, immutable` when finished, else `no-store`. */
+                    "Cache-Control"?: string;
+                    /** @description Requests allowed in the window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AdvisedCheckView"];
                 };
+            };
+            /** @description Not modified: If-None-Match named the finished report's ETag. */
+            304: {
+                headers: {
+                    /** @description The report's ETag. */
+                    ETag?: string;
+                    /** @description Requests allowed in the window. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The Authorization header has a malformed, unknown or revoked API key (`invalid_api_key`). */
             401: {

@@ -350,9 +350,23 @@ export const openApiDocument = {
         operationId: "getCheck",
         security: optionalKey,
         summary: "A check with its report so far.",
-        parameters: [idParam],
+        description:
+          "A finished check (`done`, `failed`) never changes: it comes with a strong ETag and `Cache-Control: private, max-age=300, immutable`. A check still queued or running is `no-store`, without an ETag.",
+        parameters: [
+          idParam,
+          { name: "If-None-Match", in: "header", required: false, schema: { type: "string" }, description: "The ETag of a finished report you have: 304 while it is the same." },
+        ],
         responses: {
-          "200": { description: "The check.", content: { "application/json": { schema: ref("AdvisedCheckView") } } },
+          "200": {
+            description: "The check.",
+            headers: {
+              ETag: { schema: { type: "string" }, description: "Strong validator of a finished report (absent while the check runs)." },
+              "Cache-Control": { schema: { type: "string" }, description: "`private, max-age=300, immutable` when finished, else `no-store`." },
+              ...rateLimitHeaders,
+            },
+            content: { "application/json": { schema: ref("AdvisedCheckView") } },
+          },
+          "304": { description: "Not modified: If-None-Match named the finished report's ETag.", headers: { ETag: { schema: { type: "string" }, description: "The report's ETag." }, ...rateLimitHeaders } },
           "404": errorResponse("No such check (`not_found`)."),
           ...commonErrors,
         },

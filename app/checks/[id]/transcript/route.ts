@@ -1,5 +1,5 @@
-import { getCheck } from "@/lib/checks";
-import { isCheckId } from "@/lib/checks/check-id";
+import { readCheck } from "@/lib/checks/report-cache";
+import { FINISHED_REPORT_HEADERS } from "@/app/api/_lib/report-headers";
 import { serverKey } from "@/components/report/format";
 import { transcriptText } from "@/components/report/transcript-text";
 
@@ -9,7 +9,8 @@ import { transcriptText } from "@/components/report/transcript-text";
  */
 export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }): Promise<Response> {
   const { id } = await params;
-  const view = isCheckId(id) ? await getCheck(id) : null;
+  const check = await readCheck(id);
+  const view = check ? (check.finished?.view ?? check.live) : null;
   if (!view) return new Response("No such report.\n", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
   const wanted = new URL(request.url).searchParams.get("server");
   const servers = wanted ? view.servers.filter((s) => serverKey(s.ip, s.port) === wanted) : view.servers;
@@ -21,7 +22,7 @@ export async function GET(request: Request, { params }: { params: Promise<{ id: 
       "content-type": "text/plain; charset=utf-8",
       "content-disposition": `attachment; filename="${name}"`,
       "x-content-type-options": "nosniff",
-      "cache-control": view.status === "done" ? "private, max-age=300" : "no-store",
+      ...(check?.finished ? FINISHED_REPORT_HEADERS : { "cache-control": "no-store" }),
     },
   });
 }

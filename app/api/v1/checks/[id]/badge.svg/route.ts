@@ -1,4 +1,4 @@
-import { getCheck } from "@/lib/checks";
+import { readCheck } from "@/lib/checks/report-cache";
 import { AppError } from "@/lib/errors";
 import { badgeResponse } from "@/lib/badges/badge-response";
 import { answer } from "@/app/api/_lib/respond";
@@ -9,7 +9,8 @@ export async function GET(request: Request, ctx: { params: Promise<{ id: string 
   return answer("GET /api/v1/checks/[id]/badge.svg", async () => {
     const { id } = await ctx.params;
     const { limit } = await limitRequest(request, "reads");
-    const check = await getCheck(id);
+    const read = await readCheck(id);
+    const check = read ? (read.finished?.view ?? read.live) : null;
     if (!check) throw new AppError("not_found", "There is no check with this id.");
     const final = check.status === "done" || check.status === "failed";
     return badgeResponse(request, { verdict: check.status === "done" ? check.verdict : null, checkedAt: check.finishedAt }, { final, headers: final ? {} : limit });
