@@ -39,21 +39,20 @@ function useNow(running: boolean): number | null {
   return now;
 }
 
-/** "Re-checking at 12:41 UTC (greylisting)". */
+/** "Re-checking at 12:41 UTC (greylisting)", "Waiting for delivery of the proof message until 12:51 UTC". */
 function waitHeadline(wait: NonNullable<LiveState["waiting"]>): string {
   const at = `${wait.until.slice(11, 16)} UTC`;
-  return wait.reason === "recheck" ? `Re-checking at ${at} (greylisting)` : `Waiting for the proof delivery until ${at}`;
+  return wait.reason === "recheck" ? `Re-checking at ${at} (greylisting)` : `Waiting for delivery of the proof message until ${at}`;
 }
 
 /**
  * Between runs, and while a follow-up runs: the verdict so far, marked as not final, and what is
- * due (the wait's message) with a countdown, outside the live region (read out every second it
- * would drown the rest).
+ * due (the wait's message), outside the live region; the countdown is WaitingNotice's (read out
+ * every second it would drown the rest).
  */
-function FollowUp({ state, now }: { state: LiveState; now: number | null }) {
+function FollowUp({ state }: { state: LiveState }) {
   const interim = state.interim!;
   const wait = state.waiting;
-  const left = wait && now !== null ? Math.max(0, Date.parse(wait.until) - now) : null;
   return (
     <div className="mt-2 space-y-1 text-sm" data-follow-up={wait ? "waiting" : "running"} data-interim-verdict={interim.verdict} {...(wait ? { "data-until": wait.until } : {})}>
       <p>
@@ -61,8 +60,7 @@ function FollowUp({ state, now }: { state: LiveState; now: number | null }) {
       </p>
       {wait ? (
         <p className="text-muted">
-          {wait.message}
-          {left !== null ? <span data-countdown> Starts in {formatElapsed(left)}.</span> : null} This page updates by itself.
+          {wait.message} This page updates by itself.
         </p>
       ) : (
         <p className="text-muted">The verdict updates when the re-check ends.</p>
@@ -184,15 +182,11 @@ export function LiveCheck({ view }: { view: CheckView }) {
                   ? "Re-checking the cases that got a temporary refusal…"
               : state.finished
                 ? "Finished — loading the full report…"
-                : state.status === "waiting" && state.waiting
-                  ? state.waiting.reason === "delivery"
-                    ? "Waiting for delivery of the proof message…"
-                    : "Waiting to re-check…"
                 : state.servers.length
                   ? `Testing ${plural(state.servers.length, "server")}: ${done} of ${plural(total, "test")} done${serversDone ? `, ${serversDone} of ${state.servers.length} servers finished` : ""}…`
                   : "Looking up the target's mail servers…"}
         </p>
-        {state.interim && !state.finished ? <FollowUp state={state} now={now} /> : null}
+        {state.interim && !state.finished ? <FollowUp state={state} /> : null}
         {elapsed ? (
           <p className="text-sm text-muted" data-elapsed>
             {elapsed}

@@ -11,7 +11,7 @@ import { closeServer, listen } from "@/tests/fakes/listen";
 export interface GatedProxy {
   host: string;
   port: number;
-  log: { connections: number; maxConcurrent: number };
+  log: { connections: number; maxConcurrent: number; timeline: string[] };
   /** Starts forwarding: waiting connections first, new ones at once. */
   open(): void;
   /** Resolves once at least `n` connections have been accepted. */
@@ -20,7 +20,8 @@ export interface GatedProxy {
 }
 
 export async function startGatedProxy(options: { host: string; port: number; upstream: { host: string; port: number } }): Promise<GatedProxy> {
-  const log = { connections: 0, maxConcurrent: 0 };
+  const log = { connections: 0, maxConcurrent: 0, timeline: [] as string[] };
+  const t0 = Date.now();
   const open = new Set<net.Socket>();
   const waiting: net.Socket[] = [];
   const watchers: { n: number; resolve: () => void }[] = [];
@@ -32,16 +33,29 @@ export async function startGatedProxy(options: { host: string; port: number; ups
     upstream.on("error", () => client.destroy());
     client.on("error", () => upstream.destroy());
     client.on("close", () => upstream.destroy());
+    // The server has let go of the session at its end of stream: from then on it no longer counts
+    // (the sockets' 'close' events come only in a later turn of the event loop, after the client
+    // may have been told and a new connection accepted already).
+    upstream.on("end", () => release(client, "server closed"));
     upstream.on("close", () => client.destroy());
     client.pipe(upstream);
     upstream.pipe(client);
+  };
+
+  const names = new WeakMap<net.Socket, string>();
+  const release = (client: net.Socket, why: string) => {
+    if (!open.delete(client)) return;
+    log.timeline.push(`${Date.now() - t0} ${why} ${names.get(client)} (${open.size})`);
   };
 
   const server = net.createServer((client) => {
     open.add(client);
     log.connections++;
     log.maxConcurrent = Math.max(log.maxConcurrent, open.size);
-    client.on("close", () => open.delete(client));
+    names.set(client, `:${client.remotePort}`);
+    log.timeline.push(`${Date.now() - t0} open ${names.get(client)} (${open.size})`);
+    client.on("end", () => release(client, "client closed"));
+    client.on("close", () => release(client, "closed"));
     client.on("error", () => {});
     for (const w of watchers.filter((w) => log.connections >= w.n)) {
       watchers.splice(watchers.indexOf(w), 1);
