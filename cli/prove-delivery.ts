@@ -5,7 +5,7 @@
  * runs the sink itself (lib/sink/run-sink.ts) for the domain of that address, sends to
  * `<token>@<domain>`, waits for the message, and settles the report with what arrived.
  */
-import { proofMessageLines, sendProofMessage, resolveOptions, type CheckReport, type DeliveryArrival, type DeliveryProof, type ProbeOptionsInput } from "../lib/probe";
+import { proofMessageLines, proofSessionInput, sendProofMessage, resolveOptions, type CheckReport, type DeliveryArrival, type DeliveryProof, type ProbeOptionsInput } from "../lib/probe";
 import { acceptedCase, newToken, proofRecipient } from "../lib/sink/proof-plan";
 import { settledReport } from "../lib/sink/settled-report";
 
@@ -84,20 +84,7 @@ export async function proveDeliveryFromCli(report: CheckReport, o: CliProofOptio
         messageIdDomain: options.ehloName,
         token,
       });
-      const result = await sendProofMessage({
-        ip: server.ip,
-        port: server.port,
-        servername: /^[0-9.]+$|:/.test(server.host) ? null : server.host,
-        implicitTls: server.port === 465,
-        ehloName: options.ehloName,
-        starttls: options.starttls === "auto",
-        mailFrom: accepted.mailFrom,
-        rcptTo,
-        message,
-        timeouts: options.timeouts,
-        limits: options.limits,
-        signal: options.signal,
-      });
+      const result = await sendProofMessage(proofSessionInput(server, { mailFrom: accepted.mailFrom, rcptTo, message }, options, options.signal));
       const sent = result.outcome === "sent";
       if (sent) tokens.set(token, key);
       o.say(sent ? `proof message sent through ${key} as RCPT TO:<${rcptTo}>; look for the token ${token}` : `proof message not sent through ${key}: ${result.detail}`);

@@ -12,7 +12,7 @@
  * If a message went out, the check waits for it (`enterWait`, reason "delivery"): the sink ends
  * it on arrival, the `delivery` follow-up at the end of the wait. Otherwise the `done` goes out.
  */
-import { proofMessageLines, sendProofMessage } from "@/lib/probe/send-proof-message";
+import { proofMessageLines, proofSessionInput, sendProofMessage } from "@/lib/probe/send-proof-message";
 import { resolveOptions, type CaseResult, type CheckReport, type DeliveryProof, type ProbeOptionsInput, type ServerReport, type TranscriptLine } from "@/lib/probe";
 import { enterWait } from "@/lib/checks/wait-check";
 import { serverKeyOf } from "@/lib/checks/record-check-event";
@@ -146,21 +146,7 @@ async function proveServer(
     to: `${made.token}@${settings.sinkDomain}`,
     messageIdDomain: options.ehloName,
   });
-  const isIp = /^[0-9.]+$|:/.test(server.host);
-  const result = await sendProofMessage({
-    ip: server.ip,
-    port: server.port,
-    servername: isIp ? null : server.host,
-    implicitTls: server.port === 465,
-    ehloName: options.ehloName,
-    starttls: options.starttls === "auto",
-    mailFrom: accepted.mailFrom,
-    rcptTo,
-    message,
-    timeouts: options.timeouts,
-    limits: options.limits,
-    signal: run.signal,
-  });
+  const result = await sendProofMessage(proofSessionInput(server, { mailFrom: accepted.mailFrom, rcptTo, message }, options, run.signal));
   run.log.info({ server: key, outcome: result.outcome, caseId: accepted.id }, "proof session ended");
   const transcript = result.transcript.map((l) => ({ ...l, line: mask(l.line, made.token) }));
   const shown = mask(rcptTo, made.token);

@@ -18,7 +18,7 @@ import { openSession } from "./open-session";
 import { formatReply } from "./reply-parser";
 import { SessionError } from "./smtp-session";
 import { Transcript } from "./transcript";
-import type { ProbeLimits, ProbeTimeouts, SmtpReply, TranscriptLine } from "./types";
+import type { ProbeLimits, ProbeOptions, ProbeTimeouts, ServerReport, SmtpReply, TranscriptLine } from "./types";
 
 /** The proof session's own limit on its whole conversation. */
 export const PROOF_SESSION_TOTAL_MS = 60_000;
@@ -39,6 +39,30 @@ export interface ProofMessageInput {
   timeouts: ProbeTimeouts;
   limits: ProbeLimits;
   signal?: AbortSignal;
+}
+
+/**
+ * The proof session's input for one server, as the probe met it: its address, its name for SNI,
+ * TLS as the probe used it, the sender it accepted. One place for the CLI and the worker.
+ */
+export function proofSessionInput(
+  server: Pick<ServerReport, "ip" | "port" | "host">,
+  envelope: { mailFrom: string; rcptTo: string; message: string[] },
+  options: Pick<ProbeOptions, "ehloName" | "starttls" | "timeouts" | "limits">,
+  signal?: AbortSignal,
+): ProofMessageInput {
+  return {
+    ip: server.ip,
+    port: server.port,
+    servername: /^[0-9.]+$|:/.test(server.host) ? null : server.host,
+    implicitTls: server.port === 465,
+    ehloName: options.ehloName,
+    starttls: options.starttls === "auto",
+    ...envelope,
+    timeouts: options.timeouts,
+    limits: options.limits,
+    ...(signal ? { signal } : {}),
+  };
 }
 
 export type ProofSessionOutcome =
