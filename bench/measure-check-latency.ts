@@ -9,9 +9,7 @@
  * database, the build).
  */
 import { parseArgs } from "node:util";
-import { prepareServices, ensureDatabase } from "@/scripts/prepare-services";
-import { migrateDeploy, generatePrismaClient } from "@/scripts/run-prisma";
-import { buildWebIfNeeded } from "@/scripts/build-web";
+import { prepareBench } from "./prepare-bench";
 import { startService } from "@/tests/support/service";
 import { startDnsServer } from "@/tests/support/dns-server";
 import { startClosed, startOpenRelay } from "@/tests/fakes/presets";
@@ -27,15 +25,7 @@ function stats(label: string, xs: number[]): string {
 }
 
 async function main(): Promise<void> {
-  const services = await prepareServices({ quiet: true });
-  const url = new URL(services.databaseUrl);
-  url.pathname = "/relaycheck_bench";
-  await ensureDatabase(url.toString(), { recreate: true });
-  migrateDeploy(url.toString());
-  generatePrismaClient();
-  buildWebIfNeeded();
-  process.env.RELAYCHECK_TEST_DATABASE_URL = url.toString();
-  process.env.RELAYCHECK_TEST_REDIS_URL = services.redisUrl;
+  const services = await prepareBench("relaycheck_bench");
 
   const dns = await startDnsServer({});
   const fake = values.target === "closed" ? await startClosed({ host: "127.0.0.49", port: 25 }) : await startOpenRelay({ host: "127.0.0.49", port: 25 });

@@ -22,9 +22,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { prepareServices, ensureDatabase } from "@/scripts/prepare-services";
-import { migrateDeploy, generatePrismaClient } from "@/scripts/run-prisma";
-import { buildWebIfNeeded } from "@/scripts/build-web";
+import { prepareBench } from "./prepare-bench";
 import { startService, type RunningService } from "@/tests/support/service";
 import { startDnsServer } from "@/tests/support/dns-server";
 import { postfixAvailable, startPostfix } from "@/tests/support/postfix";
@@ -209,15 +207,7 @@ function print(rows: Row[]): void {
 
 async function main(): Promise<void> {
   if (!fs.existsSync(WRK)) throw new Error("wrk is not installed: apt-get install -y wrk");
-  const services = await prepareServices({ quiet: true });
-  const url = new URL(services.databaseUrl);
-  url.pathname = "/relaycheck_bench_report_read";
-  await ensureDatabase(url.toString(), { recreate: true });
-  migrateDeploy(url.toString());
-  generatePrismaClient();
-  buildWebIfNeeded();
-  process.env.RELAYCHECK_TEST_DATABASE_URL = url.toString();
-  process.env.RELAYCHECK_TEST_REDIS_URL = services.redisUrl;
+  const services = await prepareBench("relaycheck_bench_report_read");
 
   const stops: (() => Promise<void>)[] = [];
   try {
@@ -227,7 +217,7 @@ async function main(): Promise<void> {
     const dns = await startDnsServer({});
     stops.push(() => dns.close());
     const service = await startService({
-      databaseUrl: url.toString(),
+      databaseUrl: services.benchDatabaseUrl,
       dnsServers: [dns.address],
       env: { LOG_LEVEL: "warn", RATE_LIMIT_READS_PER_MINUTE: "1000000" },
     });

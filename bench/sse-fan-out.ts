@@ -24,9 +24,7 @@ import { execFileSync, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { prepareServices, ensureDatabase } from "@/scripts/prepare-services";
-import { migrateDeploy, generatePrismaClient } from "@/scripts/run-prisma";
-import { buildWebIfNeeded } from "@/scripts/build-web";
+import { prepareBench } from "./prepare-bench";
 import { startService } from "@/tests/support/service";
 import { parseEnv } from "@/lib/env";
 import { closeCheckServices, createCheckServices, type CheckStreamEvent } from "@/lib/checks";
@@ -190,15 +188,7 @@ async function runViewers(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const prepared = await prepareServices({ quiet: true });
-  const url = new URL(prepared.databaseUrl);
-  url.pathname = "/relaycheck_bench_sse";
-  await ensureDatabase(url.toString(), { recreate: true });
-  migrateDeploy(url.toString());
-  generatePrismaClient();
-  buildWebIfNeeded();
-  process.env.RELAYCHECK_TEST_DATABASE_URL = url.toString();
-  process.env.RELAYCHECK_TEST_REDIS_URL = prepared.redisUrl;
+  const prepared = await prepareBench("relaycheck_bench_sse");
 
   const service = await startService({ worker: false, env: { LOG_LEVEL: "warn", SSE_MAX_LIFETIME_SECONDS: "3600", RATE_LIMIT_READS_PER_MINUTE: "1000000", ...(values.via === "next" ? { RELAYCHECK_SSE_VIA_NEXT: "1" } : {}), ...(process.env.BENCH_WEB_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WEB_NODE_OPTIONS } : {}) } });
   const writer = createCheckServices(parseEnv(service.env), "bench-writer");

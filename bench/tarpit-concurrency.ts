@@ -24,9 +24,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { prepareServices, ensureDatabase } from "@/scripts/prepare-services";
-import { migrateDeploy, generatePrismaClient } from "@/scripts/run-prisma";
-import { buildWebIfNeeded } from "@/scripts/build-web";
+import { prepareBench } from "./prepare-bench";
 import { freePort, startService } from "@/tests/support/service";
 import { startDnsServer } from "@/tests/support/dns-server";
 import { startTarpit } from "@/tests/fakes/presets";
@@ -201,15 +199,7 @@ async function runSetting({ label, concurrency, flags }: Setting, targets: strin
 }
 
 async function main(): Promise<void> {
-  const services = await prepareServices({ quiet: true });
-  const url = new URL(services.databaseUrl);
-  url.pathname = "/relaycheck_bench_tarpit";
-  await ensureDatabase(url.toString(), { recreate: true });
-  migrateDeploy(url.toString());
-  generatePrismaClient();
-  buildWebIfNeeded();
-  process.env.RELAYCHECK_TEST_DATABASE_URL = url.toString();
-  process.env.RELAYCHECK_TEST_REDIS_URL = services.redisUrl;
+  const services = await prepareBench("relaycheck_bench_tarpit");
 
   const dns = await startDnsServer({});
   const fakes: FakeServer[] = [];
