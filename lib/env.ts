@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { DEFAULT_IPV6_PREFIX } from "@/lib/security/client-ip";
 import { parseAllowList } from "@/lib/security/target-policy";
+import { checkShippedBlocklists } from "@/lib/probe/blocklist-file";
 import { parseBlocklistSelection } from "@/lib/probe/blocklists";
 import { parseClusterNode } from "@/lib/queue/create-redis";
 
@@ -325,9 +326,15 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
 
 let cached: Env | undefined;
 
-/** The process's environment, parsed on first use and then kept. */
+/**
+ * The process's environment, parsed on first use and then kept. The blocklist data file is
+ * checked here too, once per service process (the CLI reads it unchecked: its build checked it).
+ */
 export function getEnv(): Env {
-  cached ??= parseEnv(process.env);
+  if (!cached) {
+    checkShippedBlocklists();
+    cached = parseEnv(process.env);
+  }
   return cached;
 }
 
