@@ -4,7 +4,10 @@
  * tsx, what bin/relaycheck.mjs did before the build) and compiled (dist/cli/relaycheck.mjs), with
  * `node -e 0` as the floor. Builds the CLI first. Run by hand, as root (Postfix):
  *
- *   npx tsx bench/cli-startup.ts [--runs 15]
+ *   npx tsx bench/cli-startup.ts [--runs 15] [--base <checkout>]
+ *
+ * `--base` adds that checkout's own bin/relaycheck.mjs (e.g. a work tree of 6aaac32, the CLI as
+ * issue 10 found it: TypeScript through tsx; its npm ci done) to the runs.
  *
  * Prints the median and p90 wall time of each; the runs of the variants are interleaved so that
  * load on the machine weighs on all of them alike.
@@ -19,8 +22,11 @@ import { buildCli, ROOT } from "@/scripts/build-cli";
 import { startDnsServer } from "@/tests/support/dns-server";
 import { postfixAvailable, startPostfix } from "@/tests/support/postfix";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "15" } } });
+const { values } = parseArgs({ options: { runs: { type: "string", default: "15" }, base: { type: "string" } } });
 const runs = Number(values.runs);
+// --base <checkout>: that checkout's own bin/relaycheck.mjs beside (e.g. a work tree of 6aaac32,
+// the CLI as issue 10 found it, with its npm ci done).
+const baseBin = values.base ? path.join(path.resolve(values.base), "bin", "relaycheck.mjs") : null;
 
 const available = postfixAvailable();
 if (!available.ok) throw new Error(`this benchmark needs a real Postfix: ${available.reason}`);
@@ -65,12 +71,18 @@ function timeRun(args: string[], expectedCode: number): Promise<number> {
 
 const variants: { name: string; args: string[]; expectedCode: number }[] = [
   { name: "node -e 0 (the floor)", args: ["-e", "0"], expectedCode: 0 },
-  { name: "--help, tsx (before)", args: [tsxEntry, "--help"], expectedCode: 0 },
+  { name: "--help, tsx, this checkout", args: [tsxEntry, "--help"], expectedCode: 0 },
   { name: "--help, built", args: [built, "--help"], expectedCode: 0 },
   { name: "--help, bin/relaycheck.mjs", args: [path.join(ROOT, "bin", "relaycheck.mjs"), "--help"], expectedCode: 0 },
-  { name: "closed Postfix, tsx (before)", args: [tsxEntry, ...checkArgs], expectedCode: 0 },
+  { name: "closed Postfix, tsx, this checkout", args: [tsxEntry, ...checkArgs], expectedCode: 0 },
   { name: "closed Postfix, built", args: [built, ...checkArgs], expectedCode: 0 },
   { name: "closed Postfix, bin/relaycheck.mjs", args: [path.join(ROOT, "bin", "relaycheck.mjs"), ...checkArgs], expectedCode: 0 },
+  ...(baseBin
+    ? [
+        { name: "--help, base checkout", args: [baseBin, "--help"], expectedCode: 0 },
+        { name: "closed Postfix, base checkout", args: [baseBin, ...checkArgs], expectedCode: 0 },
+      ]
+    : []),
 ];
 
 try {
