@@ -8,7 +8,10 @@
  * - a running check is never cached: each GET reads it anew (no-store, no ETag), and the first
  *   GET after it finished returns the final report;
  * - a deleted check stops being served once REPORT_CACHE_TTL_SECONDS (1 s here) has passed;
- * - the report page of a one-server check is at most 80,000 bytes and carries the report once.
+ * - the report page of a one-server check is at most 80,000 bytes and carries the report once;
+ * - the JSON from the web server's node-level handler (app/api/_lib/serve-check-node.ts) is the
+ *   Next route's, status, headers and body (a second web server on the same database, with
+ *   RELAYCHECK_REPORT_VIA_NEXT=1).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
@@ -195,6 +198,36 @@ describe("the report page", () => {
       expect(occurrences('id="srv-127-0-0-120-25-case-third-party"')).toBe(1);
       expect(occurrences(">Plain relay: outside sender to an outside recipient</span>")).toBe(1);
       expect(occurrences("srv-127-0-0-120-25-case-third-party")).toBe(occurrences("#srv-127-0-0-120-25-case-third-party") + 1);
+    }
+  });
+});
+
+describe("GET /api/v1/checks/<id> without Next", () => {
+  it("answers as the Next route does: 200, 304 and 404, same headers and body", async () => {
+    const headers = newClient();
+    const id = await finishedCheck(headers);
+    const viaNext = await startService({ worker: false, databaseUrl: service.env.DATABASE_URL, env: { RELAYCHECK_REPORT_VIA_NEXT: "1" } });
+    try {
+      const etag = (await get(`/api/v1/checks/${id}`, headers)).headers.get("etag")!;
+      // Headers that differ between two servers or two requests by nature.
+      const varying = new Set(["date", "connection", "keep-alive", "ratelimit-remaining", "ratelimit-reset", "ratelimit", "transfer-encoding", "content-length", "vary"]);
+      const answer = async (base: string, path: string, extra: Record<string, string> = {}) => {
+        const res = await fetch(`${base}${path}`, { headers: { ...headers, ...extra } });
+        const kept = [...res.headers].filter(([k]) => !varying.has(k)).sort(([a], [b]) => a.localeCompare(b));
+        return { status: res.status, headers: Object.fromEntries(kept), body: await res.text() };
+      };
+      for (const [path, extra] of [
+        [`/api/v1/checks/${id}`, {}],
+        [`/api/v1/checks/${id}`, { "if-none-match": etag }],
+        [`/api/v1/checks/${id}?format=json`, {}],
+        ["/api/v1/checks/AAAAAAAAAAAAAAAAAAAAAA", {}],
+        ["/api/v1/checks/not%20an%20id", {}],
+      ] as [string, Record<string, string>][]) {
+        const [node, next] = await Promise.all([answer(service.baseUrl, path, extra), answer(viaNext.baseUrl, path, extra)]);
+        expect(node, path).toEqual(next);
+      }
+    } finally {
+      await viaNext.stop();
     }
   });
 });
