@@ -13,6 +13,8 @@
  *   npx tsx bench/report-read.ts --base /work/base [--seconds 10] [--connections 32] [--rounds 3] [--save dir]
  *
  * With `--rounds n` the checkouts are measured n times, interleaved, and the median is printed.
+ * BENCH_NODE_OPTIONS is given to this checkout's processes as NODE_OPTIONS (to profile them:
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * The load generator is Debian's `wrk` (one thread, keep-alive connections, every request from
  * one client address, so the per-client request limit is consumed on each request like in
  * production; the limit itself is set high enough not to refuse). Each figure is taken after a
@@ -218,7 +220,9 @@ async function main(): Promise<void> {
       process.stderr.write(`base: check ${id} of ${what} is done\n`);
       sides.push({ label: "base", baseUrl: base.baseUrl, id });
     }
-    const service = await startService({ databaseUrl: services.benchDatabaseUrl, dnsServers: [dns.address], env: SERVICE_ENV });
+    // BENCH_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): for this checkout's processes.
+    const nodeOptions: Record<string, string> = process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {};
+    const service = await startService({ databaseUrl: services.benchDatabaseUrl, dnsServers: [dns.address], env: { ...SERVICE_ENV, ...nodeOptions } });
     stops.push(() => service.stop());
     const id = await finishedCheck(service, mta.host);
     process.stderr.write(`this checkout: check ${id} of ${what} is done\n`);

@@ -67,6 +67,13 @@ function nodeHandlerOf(req) {
   return undefined;
 }
 
+/**
+ * Finished reports' pages kept whole for a few seconds (app/_lib/report-page-cache.ts), also
+ * installed by instrumentation.ts: answers a browser's document request for one, or lets Next
+ * render it and keeps it. RELAYCHECK_PAGE_VIA_NEXT=1 leaves every page to Next.
+ */
+const serveReportPage = () => (process.env.RELAYCHECK_PAGE_VIA_NEXT === "1" ? undefined : globalThis.__relaycheckServeReportPage);
+
 const server = http.createServer((req, res) => {
   const forwarded = req.headers["x-forwarded-for"];
   delete req.headers["x-relaycheck-peer"];
@@ -82,6 +89,7 @@ const server = http.createServer((req, res) => {
     });
     return;
   }
+  if (serveReportPage()?.(req, res)) return;
   handle(req, res).catch((err) => {
     console.error(err);
     if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });

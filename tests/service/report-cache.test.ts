@@ -9,6 +9,9 @@
  *   GET after it finished returns the final report;
  * - a deleted check stops being served once REPORT_CACHE_TTL_SECONDS (1 s here) has passed;
  * - the report page of a one-server check is at most 80,000 bytes and carries the report once;
+ *   kept whole by the web server, it is sent again with a fresh nonce in each response, and a
+ *   new check of the target shows in its history within twice HISTORY_CACHE_TTL_SECONDS (1 s
+ *   here);
  * - the JSON from the web server's node-level handler (app/api/_lib/serve-check-node.ts) is the
  *   Next route's, status, headers and body (a second web server on the same database, with
  *   RELAYCHECK_REPORT_VIA_NEXT=1).
@@ -66,7 +69,7 @@ beforeAll(async () => {
   proxy = await startGatedProxy({ host: GATED, port: 25, upstream: { host: FAKE, port: 25 } });
   service = await startService({
     dnsServers: [dns.address],
-    env: { REPORT_CACHE_TTL_SECONDS: "1", CHECK_REUSE_WINDOW_SECONDS: "0" },
+    env: { REPORT_CACHE_TTL_SECONDS: "1", HISTORY_CACHE_TTL_SECONDS: "1", CHECK_REUSE_WINDOW_SECONDS: "0" },
   });
 });
 
@@ -162,6 +165,12 @@ describe("a running check", () => {
     const livePage = await get(`/checks/${id}`, headers);
     expect(livePage.status).toBe(200);
     expect(await livePage.text()).not.toContain("is not an open relay");
+    // Nor is its page kept whole (app/_lib/report-page-cache.ts): a document request, twice.
+    for (let i = 0; i < 2; i++) {
+      const page = await get(`/checks/${id}`, { ...headers, ...DOCUMENT });
+      expect(page.status).toBe(200);
+      expect(await page.text()).not.toContain("is not an open relay");
+    }
 
     proxy.open();
     const { events } = await readEvents(`${service.baseUrl}/api/v1/checks/${id}/events`, { headers });
@@ -199,6 +208,50 @@ describe("the report page", () => {
       expect(occurrences(">Plain relay: outside sender to an outside recipient</span>")).toBe(1);
       expect(occurrences("srv-127-0-0-120-25-case-third-party")).toBe(occurrences("#srv-127-0-0-120-25-case-third-party") + 1);
     }
+  });
+});
+
+describe("the report page kept whole", () => {
+  const nonceOf = (csp: string | null) => /'nonce-([^']+)'/.exec(csp ?? "")?.[1];
+
+  it("is Next's page again, with a fresh nonce in the HTML and the policy of each response", async () => {
+    const headers = newClient();
+    const id = await finishedCheck(headers);
+    const pages = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await get(`/checks/${id}`, { ...headers, ...DOCUMENT });
+      expect(res.status).toBe(200);
+      const nonce = nonceOf(res.headers.get("content-security-policy"));
+      expect(nonce).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+      const html = await res.text();
+      // Every nonce in the page is this response's own.
+      expect(html.split(nonce!).length - 1).toBeGreaterThanOrEqual(5);
+      expect(html.match(/nonce="[^"]*"/g)?.every((n) => n === `nonce="${nonce}"`)).toBe(true);
+      const kept = [...res.headers].filter(([k]) => !["date", "content-security-policy", "content-length", "transfer-encoding", "content-encoding", "vary"].includes(k));
+      pages.push({ nonce, html: html.split(nonce!).join("NONCE"), headers: Object.fromEntries(kept) });
+    }
+    expect(new Set(pages.map((p) => p.nonce)).size).toBe(3);
+    expect(pages[1]).toEqual({ ...pages[0], nonce: pages[1]!.nonce });
+    expect(pages[2]).toEqual({ ...pages[0], nonce: pages[2]!.nonce });
+    expect(pages[0]!.headers["content-type"]).toMatch(/^text\/html/);
+    expect(pages[0]!.headers["x-frame-options"]).toBe("DENY");
+  });
+
+  it("shows a new check of the target in its history within twice the history's time to live", async () => {
+    const headers = newClient();
+    const first = await finishedCheck(headers);
+    const page = () => get(`/checks/${first}`, { ...headers, ...DOCUMENT }).then((r) => r.text());
+    expect(await page()).toContain("(this report)");
+    const second = await finishedCheck(headers);
+    const started = Date.now();
+    let html = await page();
+    while (!html.includes(`/checks/${second}`) && Date.now() - started < GONE_TIMEOUT_MS) {
+      await new Promise((r) => setTimeout(r, 100));
+      html = await page();
+    }
+    expect(html).toContain(`href="/checks/${second}"`);
+    // HISTORY_CACHE_TTL_SECONDS=1: at most 2 s (and the time a poll takes).
+    expect(Date.now() - started).toBeLessThan(2000 + 500);
   });
 });
 
