@@ -10,7 +10,8 @@
  * own tests/support/service.ts. Loopback only; run by hand, not by tests:
  *
  *   git worktree add /work/base <commit> && (cd /work/base && npm ci && npm run build)
- *   npx tsx bench/report-read.ts --base /work/base [--seconds 10] [--connections 32] [--rounds 3] [--save dir]
+ *   npx tsx bench/report-read.ts --base /work/base [--seconds 10] [--connections 32] [--rounds 3]
+ *     [--encoding identity|gzip] [--save dir]
  *
  * With `--rounds n` the checkouts are measured n times, interleaved, and the median is printed.
  * BENCH_NODE_OPTIONS is given to this checkout's processes as NODE_OPTIONS (to profile them:
@@ -25,6 +26,7 @@
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
@@ -50,6 +52,9 @@ const { values } = parseArgs({
     base: { type: "string" },
     seconds: { type: "string", default: "10" },
     connections: { type: "string", default: "32" },
+    // "gzip": every request says Accept-Encoding: gzip, as browsers and most HTTP clients do
+    // (wrk's default, like curl's, asks for no compression).
+    encoding: { type: "string", default: "identity" },
     // Measure each checkout this many times, interleaved; the median is printed.
     rounds: { type: "string", default: "1" },
     // A folder to keep each checkout's page HTML in (to look at what it sends).
@@ -59,6 +64,9 @@ const { values } = parseArgs({
 const seconds = Math.min(120, Math.max(1, Number(values.seconds)));
 const connections = Math.min(512, Math.max(1, Number(values.connections)));
 const roundCount = Math.min(9, Math.max(1, Number(values.rounds)));
+if (values.encoding !== "identity" && values.encoding !== "gzip") throw new Error("--encoding is identity or gzip");
+/** Sent with every request, the load's and the first look's. */
+const ENCODING: Record<string, string> = values.encoding === "gzip" ? { "accept-encoding": "gzip" } : {};
 
 interface Figures {
   rps: number;
@@ -78,7 +86,7 @@ function toMs(text: string): number {
 
 function runWrk(url: string, durationSeconds: number, headers: Record<string, string> = {}): Figures {
   const args = ["-t1", `-c${connections}`, `-d${durationSeconds}s`, "--timeout", "10s", "--latency", "-H", `x-forwarded-for: ${CLIENT}`];
-  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}: ${v}`);
+  for (const [k, v] of Object.entries({ ...ENCODING, ...headers })) args.push("-H", `${k}: ${v}`);
   const r = spawnSync(WRK, [...args, url], { encoding: "utf8", timeout: (durationSeconds + 30) * 1000 });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr || r.error?.message}`);
   const out = r.stdout;
@@ -90,6 +98,20 @@ function runWrk(url: string, durationSeconds: number, headers: Record<string, st
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = errs ? errs.slice(1).reduce((n, x) => n + Number(x), 0) : 0;
   return { rps: Number(rps[1]), p50Ms: toMs(p50[1]!), p99Ms: toMs(p99[1]!), non2xx, errors };
+}
+
+/** The body's bytes as sent with ENCODING (node:http does not decode it, unlike fetch). */
+function sentBytes(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { "x-forwarded-for": CLIENT, ...ENCODING, ...headers }, timeout: 30_000 }, (res) => {
+      let n = 0;
+      res.on("data", (chunk: Buffer) => (n += chunk.length));
+      res.on("end", () => resolve(n));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error(`${url} did not answer`)));
+  });
 }
 
 function measure(url: string, headers: Record<string, string> = {}): Figures {
@@ -147,6 +169,9 @@ interface Row {
   label: string;
   jsonBytes: number;
   pageBytes: number;
+  /** Bytes on the wire with --encoding (compressed or not). */
+  jsonSent: number;
+  pageSent: number;
   json: Figures;
   json304: Figures | null;
   page: Figures;
@@ -157,11 +182,13 @@ async function measureWeb(label: string, baseUrl: string, id: string): Promise<R
   const pageUrl = `${baseUrl}/checks/${id}`;
   const first = await fetch(jsonUrl, { headers: { "x-forwarded-for": CLIENT } });
   const jsonBytes = (await first.arrayBuffer()).byteLength;
+  const jsonSent = await sentBytes(jsonUrl, {});
   const etag = first.headers.get("etag");
   const page = await fetch(pageUrl, { headers: { "x-forwarded-for": CLIENT, ...DOCUMENT } });
   if (page.status !== 200) throw new Error(`${label}: the page answered ${page.status}`);
   const html = Buffer.from(await page.arrayBuffer());
   const pageBytes = html.byteLength;
+  const pageSent = await sentBytes(pageUrl, DOCUMENT);
   if (values.save) {
     fs.mkdirSync(values.save, { recursive: true });
     fs.writeFileSync(path.join(values.save, `${label.replace(/\W+/g, "-")}.html`), html);
@@ -172,7 +199,7 @@ async function measureWeb(label: string, baseUrl: string, id: string): Promise<R
   const json304 = etag ? measure(jsonUrl, { "if-none-match": etag }) : null;
   process.stderr.write(`${label}: page…\n`);
   const pageFigures = measure(pageUrl, DOCUMENT);
-  return { label, jsonBytes, pageBytes, json, json304, page: pageFigures };
+  return { label, jsonBytes, pageBytes, jsonSent, pageSent, json, json304, page: pageFigures };
 }
 
 function print(rows: Row[]): void {
@@ -180,13 +207,17 @@ function print(rows: Row[]): void {
   const line = (name: string, cell: (r: Row) => string) => console.log(name.padEnd(34) + rows.map((r) => col(cell(r))).join(""));
   const fig = (f: Figures | null) => (f ? `${f.rps.toFixed(0)} rps ${f.p50Ms.toFixed(1)}/${f.p99Ms.toFixed(1)} ms` : "—");
   const bad = (f: Figures | null) => (f ? `${f.non2xx}/${f.errors}` : "—");
-  console.log(`\nreport read, ${connections} connections, ${seconds} s each (rps, then p50/p99 latency)\n`);
+  console.log(`\nreport read, ${connections} connections, ${seconds} s each, Accept-Encoding: ${values.encoding} (rps, then p50/p99 latency)\n`);
   line("", (r) => r.label);
   line("JSON GET", (r) => fig(r.json));
   line("JSON GET, If-None-Match (304)", (r) => fig(r.json304));
   line("page GET", (r) => fig(r.page));
   line("JSON body bytes", (r) => String(r.jsonBytes));
   line("page HTML bytes", (r) => String(r.pageBytes));
+  if (values.encoding === "gzip") {
+    line("JSON bytes sent (gzip)", (r) => String(r.jsonSent));
+    line("page bytes sent (gzip)", (r) => String(r.pageSent));
+  }
   line("non-2xx / socket errors (JSON)", (r) => bad(r.json));
   line("non-2xx / socket errors (page)", (r) => bad(r.page));
   if (rows.length === 2) {

@@ -32,6 +32,7 @@ import { gzip } from "node:zlib";
 import { getEnv } from "@/lib/env";
 import { contentSecurityPolicy } from "@/lib/security/content-security-policy";
 import { acceptsGzip } from "@/app/api/_lib/report-headers";
+import { headerReaderOf } from "@/app/api/_lib/node-response";
 
 const MAX_PAGES = 256;
 const MAX_PAGE_BYTES = 512 * 1024;
@@ -89,7 +90,7 @@ export class ReportPageCache {
     const html = page.parts.join(nonce);
     const https = req.headers["x-forwarded-proto"] === "https";
     const headers: OutgoingHttpHeaders = { ...page.headers, "content-security-policy": contentSecurityPolicy(nonce, { dev: this.options.dev ?? false, https }) };
-    if (acceptsGzip(headerOf(req, "accept-encoding"))) {
+    if (acceptsGzip(headerReaderOf(req).get("accept-encoding"))) {
       void gzipAsync(html).then(
         (body) => send(res, { ...headers, "content-encoding": "gzip" }, body),
         () => send(res, headers, Buffer.from(html)),
@@ -151,11 +152,6 @@ function send(res: ServerResponse, headers: OutgoingHttpHeaders, body: Buffer): 
   if (res.destroyed || res.headersSent) return;
   res.writeHead(200, { ...headers, "content-length": body.length });
   res.end(body);
-}
-
-function headerOf(req: IncomingMessage, name: string): string | null {
-  const v = req.headers[name];
-  return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
 }
 
 /**

@@ -1,13 +1,14 @@
 /**
  * What the node-level handlers (scripts/serve-web.mjs hands them requests before Next.js sees
  * them) need to run our fetch-style handlers on node's request and response: the request as a
- * fetch Request, and a Response written back with the headers next.config.ts gives every API
- * response (Next does not add them here).
+ * fetch Request (or just its headers), and a Response written back with the headers
+ * next.config.ts gives every API response (Next does not add them here).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { API_HEADERS, COMMON_HEADERS } from "@/lib/security/response-headers";
+import type { HeaderReader } from "@/lib/security/client-ip";
 import { acceptsGzip } from "./report-headers";
 
 const gzipAsync = promisify(gzip);
@@ -37,6 +38,19 @@ export function requestOf(req: IncomingMessage, signal?: AbortSignal): Request {
 }
 
 /**
+ * Node's request headers read like a fetch Headers, without making one: `req.headers`, which the
+ * web server has rewritten (as for requestOf).
+ */
+export function headerReaderOf(req: IncomingMessage): HeaderReader {
+  return {
+    get(name: string): string | null {
+      const value = req.headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+    },
+  };
+}
+
+/**
  * Writes a whole (not streamed) Response, with SECURITY_HEADERS, to node's response; gzip-compressed
  * as Next would when `req` accepts that and the handler has not compressed it already.
  */
@@ -51,7 +65,8 @@ export async function writeResponse(res: ServerResponse, response: Response, req
     body.length > 0 &&
     !headers["content-encoding"] &&
     COMPRESSIBLE.test(headers["content-type"] ?? "") &&
-    acceptsGzip(req?.headers["accept-encoding"] ?? null);
+    req !== undefined &&
+    acceptsGzip(headerReaderOf(req).get("accept-encoding"));
   if (compress) {
     body = await gzipAsync(body!);
     headers["content-encoding"] = "gzip";

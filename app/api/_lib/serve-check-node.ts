@@ -10,14 +10,13 @@
  * services and report cache as the routes: both are kept on globalThis).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { HeaderReader } from "@/lib/security/client-ip";
-import { SECURITY_HEADERS, writeResponse } from "./node-response";
+import { headerReaderOf, SECURITY_HEADERS, writeResponse } from "./node-response";
 import { readCheckAnswer } from "./read-check-response";
 
 export type NodeCheckHandler = (req: IncomingMessage, res: ServerResponse, checkId: string) => Promise<void>;
 
 export const serveCheckNode: NodeCheckHandler = async (req, res, checkId) => {
-  const answer = await readCheckAnswer({ headers: headersOf(req) }, checkId, { gzip: true });
+  const answer = await readCheckAnswer({ headers: headerReaderOf(req) }, checkId, { gzip: true });
   if (answer instanceof Response) return writeResponse(res, answer, req);
   if (res.destroyed) return;
   const headers: Record<string, string | number> = { ...SECURITY_HEADERS, ...answer.headers };
@@ -25,16 +24,3 @@ export const serveCheckNode: NodeCheckHandler = async (req, res, checkId) => {
   res.writeHead(answer.status, headers);
   res.end(answer.body ?? undefined);
 };
-
-/**
- * Node's request headers read like a fetch Headers: `req.headers`, which the web server has
- * rewritten (its peer-address headers replace any the client sent), never `req.rawHeaders`.
- */
-function headersOf(req: IncomingMessage): HeaderReader {
-  return {
-    get(name: string): string | null {
-      const value = req.headers[name.toLowerCase()];
-      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-    },
-  };
-}
