@@ -91,8 +91,10 @@ export class ReportPageCache {
     const https = req.headers["x-forwarded-proto"] === "https";
     const headers: OutgoingHttpHeaders = { ...page.headers, "content-security-policy": contentSecurityPolicy(nonce, { dev: this.options.dev ?? false, https }) };
     if (acceptsGzip(headerReaderOf(req).get("accept-encoding"))) {
+      const vary = String(headers.vary ?? "");
+      const compressed = { ...headers, "content-encoding": "gzip", vary: /accept-encoding/i.test(vary) ? vary : vary ? `${vary}, Accept-Encoding` : "Accept-Encoding" };
       void gzipAsync(html).then(
-        (body) => send(res, { ...headers, "content-encoding": "gzip" }, body),
+        (body) => send(res, compressed, body),
         () => send(res, headers, Buffer.from(html)),
       );
     } else {
