@@ -2,12 +2,12 @@
  * The report page cache's rules and bounds, on a loopback HTTP server that stands in for Next (it
  * renders a page with its nonce in the policy and in the HTML): a finished report's page kept and
  * sent again with a fresh nonce in the HTML and the policy; read from Next again once its time to
- * live has passed; never kept when not a finished report's, not a 200, or not a document
+ * live has passed (one request at a time, the others served the old page meanwhile); never kept when not a finished report's, not a 200, or not a document
  * request; at most `maxPages`.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { isDocumentRequest, REPORT_PAGE_PATH, ReportPageCache } from "./report-page-cache";
 
 const DOCUMENT = { accept: "text/html,application/xhtml+xml" };
@@ -15,6 +15,8 @@ const DOCUMENT = { accept: "text/html,application/xhtml+xml" };
 interface Stand {
   url: string;
   renders: number;
+  /** Awaited before each render (holds Next's answer). */
+  hold?: Promise<void>;
   /** What the stand-in for Next answers: a finished report's page unless told otherwise. */
   page: { status: number; finished: boolean };
   close(): Promise<void>;
@@ -28,13 +30,14 @@ afterEach(async () => {
 
 async function standIn(cache: ReportPageCache): Promise<Stand> {
   const stand = { renders: 0, page: { status: 200, finished: true } } as Stand;
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const id = REPORT_PAGE_PATH.exec(req.url ?? "")?.[1];
     if (id && isDocumentRequest(req)) {
       if (cache.serve(req, res, id)) return;
       cache.capture(req, res, id);
     }
     stand.renders += 1;
+    await stand.hold;
     const nonce = Buffer.from(`nonce-${stand.renders}-padding`).toString("base64");
     res.statusCode = stand.page.status;
     res.setHeader("content-type", "text/html; charset=utf-8");
@@ -75,6 +78,30 @@ describe("ReportPageCache", () => {
     clock.t += 1;
     await get(stand, "/checks/abc");
     expect(stand.renders).toBe(2);
+  });
+
+  it("sends an expired page while one request has it rendered anew, for at most a second", async () => {
+    const clock = { t: 1000 };
+    const stand = await standIn(new ReportPageCache({ ttlMs: 5000, now: () => clock.t }));
+    const first = await get(stand, "/checks/abc");
+    clock.t += 5000;
+    let release = () => {};
+    stand.hold = new Promise((r) => (release = r));
+    const renewing = get(stand, "/checks/abc");
+    await vi.waitFor(() => expect(stand.renders).toBe(2));
+    // Meanwhile: the old page (its nonce fresh), not one more render.
+    const meanwhile = await get(stand, "/checks/abc");
+    expect(stand.renders).toBe(2);
+    expect(meanwhile.html).toBe(first.html.split(first.nonce!).join(meanwhile.nonce!));
+    // A render that takes longer than the grace: the next request goes to Next too.
+    clock.t += 1000;
+    const another = get(stand, "/checks/abc");
+    await vi.waitFor(() => expect(stand.renders).toBe(3));
+    release();
+    await Promise.all([renewing, another]);
+    stand.hold = undefined;
+    await get(stand, "/checks/abc");
+    expect(stand.renders).toBe(3);
   });
 
   it("keeps no page that is not a finished report's 200, nor any that is not asked for as a document", async () => {

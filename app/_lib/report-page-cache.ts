@@ -14,11 +14,12 @@
  * static part, which only a finished check's page has), never a queued, running or waiting one.
  *
  * Bounds:
- * - staleness: a page is served for at most min(HISTORY_CACHE_TTL_SECONDS,
- *   REPORT_CACHE_TTL_SECONDS) after Next rendered it; so a new check of the target shows on the
- *   target's other reports within twice the history cache's time to live (10 s by default: the
- *   history it rendered may have been that old already), and a deleted report is gone within
- *   the report cache's bound as before;
+ * - staleness: a page is served for min(HISTORY_CACHE_TTL_SECONDS, REPORT_CACHE_TTL_SECONDS)
+ *   after Next rendered it; then the next request has Next render it anew, while the others get
+ *   the old page for at most REFRESH_GRACE_MS (1 s) more. So a new check of the target shows on
+ *   the target's other reports within twice the history cache's time to live plus that second
+ *   (11 s by default: the history it rendered may have been that old already), and a deleted
+ *   report is gone within the report cache's bound plus that second;
  * - memory: at most MAX_PAGES pages (least recently used out first), each up to MAX_PAGE_BYTES.
  *
  * The request Next renders for the cache is asked without Accept-Encoding (Next would compress
@@ -35,6 +36,11 @@ import { acceptsGzip } from "@/app/api/_lib/report-headers";
 import { headerReaderOf } from "@/app/api/_lib/node-response";
 
 const MAX_PAGES = 256;
+/**
+ * How long an expired page is still sent while one request has Next render it anew (Next takes
+ * milliseconds; without this every request of that moment would make Next render it).
+ */
+const REFRESH_GRACE_MS = 1000;
 const MAX_PAGE_BYTES = 512 * 1024;
 const gzipAsync = promisify(gzip);
 
@@ -46,6 +52,8 @@ interface Page {
   /** The HTML split at its nonce. */
   parts: string[];
   expiresAt: number;
+  /** When a request was let through to Next to render the page anew, once it had expired. */
+  refreshingSince?: number;
 }
 
 export interface ReportPageCacheOptions {
@@ -80,9 +88,17 @@ export class ReportPageCache {
   serve(req: IncomingMessage, res: ServerResponse, id: string): boolean {
     const page = this.pages.get(id);
     if (!page) return false;
-    if (this.now() >= page.expiresAt) {
+    const now = this.now();
+    if (now >= page.expiresAt + REFRESH_GRACE_MS) {
       this.pages.delete(id);
       return false;
+    }
+    if (now >= page.expiresAt) {
+      // One request at a time renders it anew through Next; meanwhile the others get this page.
+      if (page.refreshingSince === undefined || now - page.refreshingSince >= REFRESH_GRACE_MS) {
+        page.refreshingSince = now;
+        return false;
+      }
     }
     this.pages.delete(id);
     this.pages.set(id, page);
@@ -133,11 +149,13 @@ export class ReportPageCache {
   }
 
   private keep(id: string, res: ServerResponse, html: string): void {
-    if (res.statusCode !== 200 || res.getHeader("content-encoding")) return;
-    // Only a finished report's page carries its static part (app/checks/[id]/page.tsx).
-    if (!html.includes(`report:${id}`)) return;
     const nonce = /'nonce-([A-Za-z0-9+/=]+)'/.exec(String(res.getHeader("content-security-policy") ?? ""))?.[1];
-    if (!nonce) return;
+    // Only a finished report's page carries its static part (app/checks/[id]/page.tsx). Any
+    // other answer (the report deleted: 404) also ends what was kept.
+    if (res.statusCode !== 200 || res.getHeader("content-encoding") || !html.includes(`report:${id}`) || !nonce) {
+      this.pages.delete(id);
+      return;
+    }
     const headers = res.getHeaders();
     for (const name of ["content-security-policy", "content-length", "content-encoding", "transfer-encoding", "date", "connection", "keep-alive", "set-cookie"]) delete headers[name];
     this.pages.delete(id);
