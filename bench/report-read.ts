@@ -16,13 +16,14 @@
  * With `--rounds n` the checkouts are measured n times, interleaved, and the median is printed.
  * BENCH_NODE_OPTIONS is given to this checkout's processes as NODE_OPTIONS (to profile them:
  * "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ *
  * The load generator is Debian's `wrk` (one thread, keep-alive connections, every request from
  * one client address, so the per-client request limit is consumed on each request like in
  * production; the limit itself is set high enough not to refuse). Each figure is taken after a
  * short warm-up. On a shared machine read the ratios, not the absolute numbers.
  *
  * Prepares what it needs like `npm test` (PostgreSQL and Redis found or started, a migrated
- * database of its own, this checkout's build).
+ * database of its own and one for the base, both recreated on each run, this checkout's build).
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";

@@ -60,7 +60,7 @@ export interface ReportPageCacheOptions {
   ttlMs: number;
   maxPages?: number;
   now?: () => number;
-  /** Whether the pages are served over HTTPS as far as the CSP is concerned (proxy.ts). */
+  /** Development mode: the policy allows eval there, as proxy.ts makes it. */
   dev?: boolean;
 }
 

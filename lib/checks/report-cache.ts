@@ -1,9 +1,9 @@
 /**
  * Finished reports, kept in memory by each web process. A check whose status is terminal
  * (`isTerminalStatus`: done, failed) never changes again, so its view, the JSON body of
- * GET /api/v1/checks/<id> (and its gzip form) and the report page's static HTML are made once and then served from
- * here; a check that is queued, running or waiting is read from the database on every request
- * and never stored.
+ * GET /api/v1/checks/<id> (also gzip-compressed) and the report page's static HTML are made
+ * once and then served from here; a check that is queued, running or waiting is read from the
+ * database on every request and never stored.
  *
  * Bounds:
  * - memory: entries are evicted least recently used first once their estimated size
