@@ -194,6 +194,12 @@ export const envSchema = z.object({
    */
   REPORT_CACHE_TTL_SECONDS: int(0, 3600).default(60),
   REPORT_CACHE_MAX_MB: int(1, 4096).default(64),
+  /**
+   * How long each web process shows a target's history on its report pages before reading it
+   * again (lib/checks/target-history-cache.ts): a new check of the target shows on its other
+   * reports within this. 0 reads it on every view.
+   */
+  HISTORY_CACHE_TTL_SECONDS: int(0, 300).default(5),
 
   /** Probe time limits (ms); unset means the engine's defaults. */
   PROBE_CONNECT_TIMEOUT_MS: int(100, 120_000).optional(),

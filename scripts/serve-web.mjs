@@ -7,9 +7,10 @@
  *   x-relaycheck-forwarded-for  the X-Forwarded-For it received (absent if none);
  * lib/security/client-ip.ts then trusts X-Forwarded-For only as far as TRUST_PROXY says.
  *
- * Live event streams (GET /api/v1/checks/<id>/events) are written by a node-level handler that
- * instrumentation.ts installs (app/api/_lib/serve-events-node.ts), not by the Next route: the
- * same stream for a fraction of the memory per open connection.
+ * Live event streams (GET /api/v1/checks/<id>/events) and a check as JSON (GET
+ * /api/v1/checks/<id>) are answered by node-level handlers that instrumentation.ts installs
+ * (app/api/_lib/serve-events-node.ts, serve-check-node.ts), not by the Next routes: the same
+ * answers for a fraction of the memory per open stream, and of the time per report read.
  *
  * Usage: node scripts/serve-web.mjs [dir]   (dir: the app, or a standalone build folder;
  * default: the working directory). HOST and PORT choose the address (default 127.0.0.1:3000).
@@ -35,11 +36,43 @@ const app = next({ dev: false, dir, hostname, port, conf, customServer: true });
 await app.prepare();
 const handle = app.getRequestHandler();
 /**
- * Installed by instrumentation.ts once Next has loaded it (during prepare).
- * RELAYCHECK_SSE_VIA_NEXT=1 leaves the streams to the Next route (bench/sse-fan-out.ts compares).
+ * Node-level handlers, installed by instrumentation.ts once Next has loaded it (during prepare),
+ * each for one GET path whose part in brackets is a check id:
+ * - live event streams (/api/v1/checks/<id>/events): far less memory per open stream;
+ *   RELAYCHECK_SSE_VIA_NEXT=1 leaves them to the Next route (bench/sse-fan-out.ts compares);
+ * - a check as JSON (/api/v1/checks/<id>): a finished report from memory without Next's
+ *   per-request machinery; RELAYCHECK_REPORT_VIA_NEXT=1 leaves it to the Next route.
  */
-const serveEvents = () => (process.env.RELAYCHECK_SSE_VIA_NEXT === "1" ? undefined : globalThis.__relaycheckServeEvents);
-const EVENTS_PATH = /^\/api\/v1\/checks\/([^/?#]+)\/events(?:[?#]|$)/;
+const NODE_HANDLERS = [
+  { path: /^\/api\/v1\/checks\/([^/?#]+)\/events(?:[?#]|$)/, handler: () => (process.env.RELAYCHECK_SSE_VIA_NEXT === "1" ? undefined : globalThis.__relaycheckServeEvents) },
+  { path: /^\/api\/v1\/checks\/([^/?#]+)(?:[?#]|$)/, handler: () => (process.env.RELAYCHECK_REPORT_VIA_NEXT === "1" ? undefined : globalThis.__relaycheckServeCheck) },
+];
+
+/** The node-level handler of this request and its check id, if there is one. */
+function nodeHandlerOf(req) {
+  if (req.method !== "GET") return undefined;
+  for (const { path, handler } of NODE_HANDLERS) {
+    const match = path.exec(req.url ?? "");
+    if (!match) continue;
+    const serve = handler();
+    if (!serve) return undefined;
+    let id = match[1];
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      // Not a check id either way: the handler answers 404.
+    }
+    return { serve, id };
+  }
+  return undefined;
+}
+
+/**
+ * Finished reports' pages kept whole for a few seconds (app/_lib/report-page-cache.ts), also
+ * installed by instrumentation.ts: answers a browser's document request for one, or lets Next
+ * render it and keeps it. RELAYCHECK_PAGE_VIA_NEXT=1 leaves every page to Next.
+ */
+const serveReportPage = () => (process.env.RELAYCHECK_PAGE_VIA_NEXT === "1" ? undefined : globalThis.__relaycheckServeReportPage);
 
 const server = http.createServer((req, res) => {
   const forwarded = req.headers["x-forwarded-for"];
@@ -47,22 +80,16 @@ const server = http.createServer((req, res) => {
   delete req.headers["x-relaycheck-forwarded-for"];
   req.headers["x-relaycheck-peer"] = req.socket.remoteAddress ?? "";
   if (forwarded) req.headers["x-relaycheck-forwarded-for"] = Array.isArray(forwarded) ? forwarded.join(", ") : forwarded;
-  const events = req.method === "GET" ? EVENTS_PATH.exec(req.url ?? "") : null;
-  const sse = events ? serveEvents() : undefined;
-  if (events && sse) {
-    let id = events[1];
-    try {
-      id = decodeURIComponent(id);
-    } catch {
-      // Not a check id either way: the handler answers 404.
-    }
-    sse(req, res, id).catch((err) => {
+  const node = nodeHandlerOf(req);
+  if (node) {
+    node.serve(req, res, node.id).catch((err) => {
       console.error(err);
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
       res.end('{"error":{"code":"internal","message":"Internal server error."}}');
     });
     return;
   }
+  if (serveReportPage()?.(req, res)) return;
   handle(req, res).catch((err) => {
     console.error(err);
     if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });

@@ -7,12 +7,13 @@ import { visible } from "./visible";
 
 /**
  * The relay cases of one server: what we sent, what it answered, what that means. A table on
- * wide screens; on phones each row stacks into a card (cells keep their visible labels).
+ * wide screens; on phones each row stacks into a card (cells keep their visible labels, which
+ * app/globals.css writes, rather than the same words in every row's HTML).
  * Shared by the server-rendered report and the live view, so it holds no state.
  */
 export function CaseMatrix({ cases, caption, idPrefix }: { cases: CaseResult[]; caption: string; /** Keeps row ids unique across servers. */ idPrefix: string }) {
-  // Short names (app/globals.css, which also styles the cells): these repeat for every case.
-  const label = "cm-label";
+  // Short names (app/globals.css, which also styles the cells and writes their labels on phones):
+  // these repeat for every case.
   return (
     <div className="md:overflow-x-auto">
       <table className="cm-table">
@@ -31,7 +32,7 @@ export function CaseMatrix({ cases, caption, idPrefix }: { cases: CaseResult[]; 
             return (
               <tr key={c.id} id={`${idPrefix}case-${c.id}`} data-outcome={c.outcome} className="cm-row">
                 <th scope="row" className="cm-case">
-                  <span className="font-semibold">{c.title}</span>
+                  <span>{c.title}</span>
                   <span className="cm-kind">
                     {GROUP_LABEL[c.group]}
                     {c.attempts > 1 ? ` · ${c.attempts} attempts` : ""}
@@ -39,17 +40,14 @@ export function CaseMatrix({ cases, caption, idPrefix }: { cases: CaseResult[]; 
                   </span>
                 </th>
                 <td className="cm-envelope">
-                  <span className={label}>Envelope sent</span>
-                  <code className="cm-code">MAIL FROM:&lt;{visible(c.mailFrom)}&gt;</code>
-                  <code className="cm-code">RCPT TO:&lt;{visible(c.rcptTo)}&gt;</code>
+                  <code>MAIL FROM:&lt;{visible(c.mailFrom)}&gt;</code>
+                  <code>RCPT TO:&lt;{visible(c.rcptTo)}&gt;</code>
                 </td>
-                <td>
-                  <span className={label}>Server reply{c.stage ? ` (to ${c.stage === "mail" ? "MAIL FROM" : "RCPT TO"})` : ""}</span>
+                <td className="cm-reply">
                   {c.reply ? <ReplyText reply={c.reply} /> : <span className="text-muted">no reply</span>}
                   {c.stage ? <span className="cm-stage">answer to {c.stage === "mail" ? "MAIL FROM" : "RCPT TO"}</span> : null}
                 </td>
                 <td className="cm-result">
-                  <span className="cm-sr">Result: </span>
                   <Badge tone={o.tone} icon={o.icon}>{o.label}</Badge>
                   {c.durationMs != null ? <span className="cm-took">{formatMs(c.durationMs)}</span> : null}
                   {c.note ? <span className="mt-1 block text-xs text-muted">{visible(c.note)}</span> : null}

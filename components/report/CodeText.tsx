@@ -12,7 +12,7 @@ export function CodeText({ text }: { text: string }) {
     <>
       {parts.map((part, i) =>
         i % 2 === 1 ? (
-          <code key={i} className="rounded bg-sunken px-1 font-mono text-[0.8125rem] wrap-anywhere">
+          <code key={i} className="code">
             {part}
           </code>
         ) : (

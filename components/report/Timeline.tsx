@@ -3,20 +3,21 @@ import { formatMs, plural } from "./format";
 import { CONNECTION_STATUS, type Tone } from "./labels";
 import { buildTimeline, type SegmentKind, type TimelineModel } from "./timeline-model";
 
+// Short names (app/globals.css): one colour and one shape per bar, repeated for every step.
 const BAR: Record<Tone, string> = {
-  danger: "bg-danger-line border-danger",
-  ok: "bg-ok-line border-ok",
-  warn: "bg-warn-line border-warn",
-  info: "bg-info-line border-info",
-  neutral: "bg-neutral-line border-neutral",
+  danger: "tl-danger",
+  ok: "tl-ok",
+  warn: "tl-warn",
+  info: "tl-info",
+  neutral: "tl-neutral",
 };
 
 const KIND_SHAPE: Record<SegmentKind, string> = {
-  connect: "top-2 h-2",
-  greeting: "top-2 h-2",
-  ehlo: "top-1.5 h-3",
-  tls: "top-1.5 h-3",
-  case: "top-1 h-4",
+  connect: "tl-step",
+  greeting: "tl-step",
+  ehlo: "tl-ehlo",
+  tls: "tl-ehlo",
+  case: "tl-case",
 };
 
 const pct = (v: number, total: number) => `${Math.min(100, Math.max(0, (v / total) * 100)).toFixed(2)}%`;
@@ -33,7 +34,8 @@ const LEGEND: { tone: Tone; words: string }[] = [
  * The conversation on a time axis: one row per SMTP session, a bar per step. A slow greeting,
  * a tarpit between cases or a reconnect after a drop is visible at a glance. Each colour means
  * one thing (the legend); each bar's words are in its tooltip, and every step is in a table
- * below that opens by keyboard, for people who cannot hover or see the bars.
+ * below that opens by keyboard, for people who cannot hover or see the bars: the bars
+ * themselves are hidden from assistive technology (the table says it all once, not twice).
  */
 export function Timeline({ server, model = buildTimeline(server) }: { server: ServerReport; model?: TimelineModel }) {
   if (!model.rows.length) return <p className="text-sm text-muted">No session was opened.</p>;
@@ -45,26 +47,22 @@ export function Timeline({ server, model = buildTimeline(server) }: { server: Se
           <div key={session.id} className="grid grid-cols-[6.5rem_1fr] items-center gap-2">
             <div className="text-xs text-muted">
               <span className="font-semibold text-ink">Session {session.id}</span>
+              <span className="sr-only">: {CONNECTION_STATUS[session.status]}</span>
               <span className="block">{session.tls ? "TLS · " : ""}{session.status === "ok" ? formatMs(session.endedMs - session.startedMs) : session.status}</span>
             </div>
-            <div className="relative h-6 rounded bg-sunken">
+            <div className="relative h-6 rounded bg-sunken" aria-hidden="true">
               <span
-                aria-hidden="true"
                 className="absolute top-0 bottom-0 rounded border border-dashed border-line"
                 style={{ left: pct(session.startedMs, total), width: pct(Math.max(session.endedMs - session.startedMs, 0), total) }}
               />
-              <ol className="m-0 list-none p-0" aria-label={`Session ${session.id}: ${CONNECTION_STATUS[session.status]}`}>
-                {segments.map((s, i) => (
-                  <li
-                    key={i}
-                    title={`${s.label} — ${formatMs(s.end - s.start)} (at ${formatMs(s.start)})`}
-                    className={`tl-bar ${KIND_SHAPE[s.kind]} ${BAR[s.tone]}`}
-                    style={{ left: pct(s.start, total), width: `max(3px,${pct(s.end - s.start, total)})` }}
-                  >
-                    <span className="sr-only">{`${s.label}: ${formatMs(s.end - s.start)}, starting at ${formatMs(s.start)}`}</span>
-                  </li>
-                ))}
-              </ol>
+              {segments.map((s, i) => (
+                <span
+                  key={i}
+                  title={`${s.label} — ${formatMs(s.end - s.start)} (at ${formatMs(s.start)})`}
+                  className={`tl-bar ${KIND_SHAPE[s.kind]} ${BAR[s.tone]}`}
+                  style={{ left: pct(s.start, total), width: pct(s.end - s.start, total) }}
+                />
+              ))}
             </div>
           </div>
         ))}

@@ -6,7 +6,7 @@ export function Badge({ tone, icon, children }: { tone: Tone; icon?: string; chi
   return (
     <span className={`badge tone-${tone}`}>
       {icon ? <span aria-hidden="true">{icon}</span> : null}
-      <span>{children}</span>
+      {children}
     </span>
   );
 }

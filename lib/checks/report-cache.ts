@@ -1,9 +1,9 @@
 /**
  * Finished reports, kept in memory by each web process. A check whose status is terminal
  * (`isTerminalStatus`: done, failed) never changes again, so its view, the JSON body of
- * GET /api/v1/checks/<id> and the report page's static HTML are made once and then served from
- * here; a check that is queued, running or waiting is read from the database on every request
- * and never stored.
+ * GET /api/v1/checks/<id> (also gzip-compressed) and the report page's static HTML are made
+ * once and then served from here; a check that is queued, running or waiting is read from the
+ * database on every request and never stored.
  *
  * Bounds:
  * - memory: entries are evicted least recently used first once their estimated size
@@ -18,6 +18,7 @@
  * the check's row before its servers and cases.
  */
 import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { withAdvice } from "@/lib/advice";
 import { getEnv } from "@/lib/env";
 import { getCheck } from "./get-check";
@@ -29,6 +30,8 @@ export interface FinishedReport {
   view: CheckView;
   /** GET /api/v1/checks/<id>'s body: the view with its advice (AdvisedCheckView), serialized. */
   body: string;
+  /** `body` gzip-compressed once, for the clients that accept it (most do). */
+  gzipped: Buffer;
   /** Strong validator of `body` (quoted, as the ETag header carries it). */
   etag: string;
   /** More renderings of the same report kept with it (the page's static HTML), by name. */
@@ -51,13 +54,13 @@ interface Entry {
 
 /**
  * An entry's estimated heap size: its strings at two bytes a character (V8 keeps most of them at
- * one, transcripts with other characters at two), and the view's object graph counted as large
- * as its JSON again (objects and arrays of short strings cost about that much).
+ * one, transcripts with other characters at two), the view's object graph counted as large as
+ * its JSON again (objects and arrays of short strings cost about that much), and the gzip bytes.
  */
 export function entryBytes(report: FinishedReport): number {
   let chars = report.body.length * 2 + report.etag.length;
   for (const [name, text] of report.renderings) chars += name.length + text.length;
-  return chars * 2;
+  return chars * 2 + report.gzipped.length;
 }
 
 /** A byte-bounded, least-recently-used map of finished reports with a time to live. */
@@ -135,11 +138,11 @@ export class ReportCache {
   }
 }
 
-/** A finished report made from a view (the JSON body and its ETag). */
+/** A finished report made from a view (the JSON body, compressed too, and its ETag). */
 export function finishedReportOf(view: CheckView): FinishedReport {
   const body = JSON.stringify(withAdvice(view));
   const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
-  return { view, body, etag, renderings: new Map() };
+  return { view, body, gzipped: gzipSync(body), etag, renderings: new Map() };
 }
 
 export type CheckRead = { finished: FinishedReport; live?: undefined } | { live: CheckView; finished?: undefined };

@@ -36,13 +36,16 @@ export interface ClientAddressSettings {
   ipv6Prefix: number;
 }
 
+/** What these functions read of a request's headers (a fetch Headers, or node's headers read alike). */
+export type HeaderReader = Pick<Headers, "get">;
+
 /** The key of the request's per-client limits: see the module comment. */
-export function getClientBucket(headers: Headers, settings: ClientAddressSettings): string {
+export function getClientBucket(headers: HeaderReader, settings: ClientAddressSettings): string {
   return clientBucket(getClientIp(headers, settings.trustedProxies), settings.ipv6Prefix);
 }
 
 /** The client's address, normalised, or "unknown" when it cannot be known. */
-export function getClientIp(headers: Headers, trustedProxies: number): string {
+export function getClientIp(headers: HeaderReader, trustedProxies: number): string {
   const peer = headers.get(PEER_HEADER);
   if (peer === null) {
     // Next's own X-Forwarded-For: the client's, when a client sent one. Only trusted proxies'
@@ -54,8 +57,8 @@ export function getClientIp(headers: Headers, trustedProxies: number): string {
 }
 
 /** Whether the request came through scripts/serve-web.mjs (it always sets the peer header). */
-export function hasPeerAddress(headers: Headers): boolean {
-  return headers.has(PEER_HEADER);
+export function hasPeerAddress(headers: HeaderReader): boolean {
+  return headers.get(PEER_HEADER) !== null;
 }
 
 /** The entry `hops` from the right; a chain shorter than that yields its first entry. */

@@ -8,7 +8,13 @@
  * - a running check is never cached: each GET reads it anew (no-store, no ETag), and the first
  *   GET after it finished returns the final report;
  * - a deleted check stops being served once REPORT_CACHE_TTL_SECONDS (1 s here) has passed;
- * - the report page of a one-server check is at most 80 KB and carries the report once.
+ * - the report page of a one-server check is at most 80,000 bytes and carries the report once;
+ *   kept whole by the web server, it is sent again with a fresh nonce in each response, and a
+ *   new check of the target shows in its history within twice HISTORY_CACHE_TTL_SECONDS (1 s
+ *   here);
+ * - the JSON from the web server's node-level handler (app/api/_lib/serve-check-node.ts) is the
+ *   Next route's, status, headers and body (a second web server on the same database, with
+ *   RELAYCHECK_REPORT_VIA_NEXT=1).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
@@ -21,7 +27,8 @@ import { readEvents } from "./read-events";
 
 const FAKE = "127.0.0.120";
 const GATED = "127.0.0.121";
-const PAGE_LIMIT_BYTES = 80 * 1024;
+// "80 KB" read as 80,000 bytes.
+const PAGE_LIMIT_BYTES = 80_000;
 const GONE_TIMEOUT_MS = 15_000;
 
 let service: RunningService;
@@ -62,7 +69,7 @@ beforeAll(async () => {
   proxy = await startGatedProxy({ host: GATED, port: 25, upstream: { host: FAKE, port: 25 } });
   service = await startService({
     dnsServers: [dns.address],
-    env: { REPORT_CACHE_TTL_SECONDS: "1", CHECK_REUSE_WINDOW_SECONDS: "0" },
+    env: { REPORT_CACHE_TTL_SECONDS: "1", HISTORY_CACHE_TTL_SECONDS: "1", CHECK_REUSE_WINDOW_SECONDS: "0" },
   });
 });
 
@@ -158,6 +165,12 @@ describe("a running check", () => {
     const livePage = await get(`/checks/${id}`, headers);
     expect(livePage.status).toBe(200);
     expect(await livePage.text()).not.toContain("is not an open relay");
+    // Nor is its page kept whole (app/_lib/report-page-cache.ts): a document request, twice.
+    for (let i = 0; i < 2; i++) {
+      const page = await get(`/checks/${id}`, { ...headers, ...DOCUMENT });
+      expect(page.status).toBe(200);
+      expect(await page.text()).not.toContain("is not an open relay");
+    }
 
     proxy.open();
     const { events } = await readEvents(`${service.baseUrl}/api/v1/checks/${id}/events`, { headers });
@@ -179,7 +192,7 @@ describe("a running check", () => {
 });
 
 describe("the report page", () => {
-  it("is at most 80 KB for a one-server check and carries the report once", async () => {
+  it("is at most 80,000 bytes for a one-server check and carries the report once", async () => {
     const headers = newClient();
     const id = await finishedCheck(headers);
     for (let i = 0; i < 2; i++) {
@@ -194,6 +207,81 @@ describe("the report page", () => {
       expect(occurrences('id="srv-127-0-0-120-25-case-third-party"')).toBe(1);
       expect(occurrences(">Plain relay: outside sender to an outside recipient</span>")).toBe(1);
       expect(occurrences("srv-127-0-0-120-25-case-third-party")).toBe(occurrences("#srv-127-0-0-120-25-case-third-party") + 1);
+    }
+  });
+});
+
+describe("the report page kept whole", () => {
+  const nonceOf = (csp: string | null) => /'nonce-([^']+)'/.exec(csp ?? "")?.[1];
+
+  it("is Next's page again, with a fresh nonce in the HTML and the policy of each response", async () => {
+    const headers = newClient();
+    const id = await finishedCheck(headers);
+    const pages = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await get(`/checks/${id}`, { ...headers, ...DOCUMENT });
+      expect(res.status).toBe(200);
+      const nonce = nonceOf(res.headers.get("content-security-policy"));
+      expect(nonce).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+      const html = await res.text();
+      // Every nonce in the page is this response's own.
+      expect(html.split(nonce!).length - 1).toBeGreaterThanOrEqual(5);
+      expect(html.match(/nonce="[^"]*"/g)?.every((n) => n === `nonce="${nonce}"`)).toBe(true);
+      const kept = [...res.headers].filter(([k]) => !["date", "content-security-policy", "content-length", "transfer-encoding", "content-encoding", "vary"].includes(k));
+      pages.push({ nonce, html: html.split(nonce!).join("NONCE"), headers: Object.fromEntries(kept) });
+    }
+    expect(new Set(pages.map((p) => p.nonce)).size).toBe(3);
+    expect(pages[1]).toEqual({ ...pages[0], nonce: pages[1]!.nonce });
+    expect(pages[2]).toEqual({ ...pages[0], nonce: pages[2]!.nonce });
+    expect(pages[0]!.headers["content-type"]).toMatch(/^text\/html/);
+    expect(pages[0]!.headers["x-frame-options"]).toBe("DENY");
+  });
+
+  it("shows a new check of the target in its history within twice the history's time to live", async () => {
+    const headers = newClient();
+    const first = await finishedCheck(headers);
+    const page = () => get(`/checks/${first}`, { ...headers, ...DOCUMENT }).then((r) => r.text());
+    expect(await page()).toContain("(this report)");
+    const second = await finishedCheck(headers);
+    const started = Date.now();
+    let html = await page();
+    while (!html.includes(`/checks/${second}`) && Date.now() - started < GONE_TIMEOUT_MS) {
+      await new Promise((r) => setTimeout(r, 100));
+      html = await page();
+    }
+    expect(html).toContain(`href="/checks/${second}"`);
+    // HISTORY_CACHE_TTL_SECONDS=1: at most 2 s (and the time a poll takes; one viewer at a time
+    // here, so the page cache's grace for concurrent viewers does not apply).
+    expect(Date.now() - started).toBeLessThan(2000 + 500);
+  });
+});
+
+describe("GET /api/v1/checks/<id> without Next", () => {
+  it("answers as the Next route does: 200, 304 and 404, same headers and body", async () => {
+    const headers = newClient();
+    const id = await finishedCheck(headers);
+    const viaNext = await startService({ worker: false, databaseUrl: service.env.DATABASE_URL, env: { RELAYCHECK_REPORT_VIA_NEXT: "1" } });
+    try {
+      const etag = (await get(`/api/v1/checks/${id}`, headers)).headers.get("etag")!;
+      // Headers that differ between two servers or two requests by nature.
+      const varying = new Set(["date", "connection", "keep-alive", "ratelimit-remaining", "ratelimit-reset", "ratelimit", "transfer-encoding", "content-length", "vary"]);
+      const answer = async (base: string, path: string, extra: Record<string, string> = {}) => {
+        const res = await fetch(`${base}${path}`, { headers: { ...headers, ...extra } });
+        const kept = [...res.headers].filter(([k]) => !varying.has(k)).sort(([a], [b]) => a.localeCompare(b));
+        return { status: res.status, headers: Object.fromEntries(kept), body: await res.text() };
+      };
+      for (const [path, extra] of [
+        [`/api/v1/checks/${id}`, {}],
+        [`/api/v1/checks/${id}`, { "if-none-match": etag }],
+        [`/api/v1/checks/${id}?format=json`, {}],
+        ["/api/v1/checks/AAAAAAAAAAAAAAAAAAAAAA", {}],
+        ["/api/v1/checks/not%20an%20id", {}],
+      ] as [string, Record<string, string>][]) {
+        const [node, next] = await Promise.all([answer(service.baseUrl, path, extra), answer(viaNext.baseUrl, path, extra)]);
+        expect(node, path).toEqual(next);
+      }
+    } finally {
+      await viaNext.stop();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { getCheckServices } from "@/lib/checks";
 import { authenticateApiKey } from "@/lib/api-keys";
 import type { Logger } from "@/lib/logger";
-import { getClientBucket, hasPeerAddress, hashClientIp, PEER_HEADER } from "@/lib/security/client-ip";
+import { getClientBucket, hasPeerAddress, hashClientIp, PEER_HEADER, type HeaderReader } from "@/lib/security/client-ip";
 
 export interface Requester {
   /**
@@ -32,7 +32,7 @@ export interface Requester {
  * key's) is taken apart, through `consumeCheckPoint`, only for a new probe (`_kind`, "checks"
  * for POST /api/v1/checks and "reads" for the rest, only names the request at the call site).
  */
-export async function limitRequest(request: Request, _kind: "checks" | "reads"): Promise<Requester> {
+export async function limitRequest(request: { headers: HeaderReader }, _kind: "checks" | "reads"): Promise<Requester> {
   const { settings, limiters, db, log } = getCheckServices();
   if (!hasPeerAddress(request.headers)) warnWithoutPeer(log, settings.trustedProxies);
   const ip = getClientBucket(request.headers, settings);

@@ -25,3 +25,17 @@ export function matchesEtag(ifNoneMatch: string | null, etag: string): boolean {
     return t === "*" || t === etag || t === `W/${etag}`;
   });
 }
+
+/**
+ * Whether an Accept-Encoding header takes gzip (named, or `*`, with a q-value above 0). The body
+ * of a finished report is compressed once (lib/checks/report-cache.ts), not per request.
+ */
+export function acceptsGzip(acceptEncoding: string | null): boolean {
+  if (!acceptEncoding) return false;
+  return acceptEncoding.split(",").some((part) => {
+    const [coding = "", ...params] = part.trim().toLowerCase().split(";");
+    if (coding.trim() !== "gzip" && coding.trim() !== "*") return false;
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    return q === undefined || Number(q) > 0;
+  });
+}

@@ -52,7 +52,7 @@ function isRedisDown(e: unknown): boolean {
 }
 
 /** Runs a handler and turns whatever it throws into an error response. */
-export async function answer(route: string, handler: () => Promise<Response>): Promise<Response> {
+export async function answer<T = Response>(route: string, handler: () => Promise<T>): Promise<T | Response> {
   try {
     return await handler();
   } catch (e) {

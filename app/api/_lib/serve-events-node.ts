@@ -12,10 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { logger } from "@/lib/logger";
 import { openSseSession, SSE_HEADERS, SSE_ROUTE, STOPPED_READER_GRACE_MS } from "./sse-session";
 import { errorResponse } from "./respond";
-import { API_HEADERS, COMMON_HEADERS } from "@/lib/security/response-headers";
-
-/** The headers next.config.ts gives every API response, which Next does not add here. */
-const SECURITY_HEADERS: Record<string, string> = Object.fromEntries([...COMMON_HEADERS, ...API_HEADERS].map((h) => [h.key, h.value]));
+import { requestOf, SECURITY_HEADERS, writeResponse } from "./node-response";
 
 export type NodeEventsHandler = (req: IncomingMessage, res: ServerResponse, checkId: string) => Promise<void>;
 
@@ -104,33 +101,4 @@ function drained(res: ServerResponse): Promise<boolean> {
     res.once("drain", onDrain);
     res.once("close", onClose);
   });
-}
-
-/**
- * A fetch Request carrying what the session reads: the URL and the headers — from `req.headers`,
- * which the web server has rewritten (its peer-address headers replace any the client sent),
- * never from `req.rawHeaders`.
- */
-function requestOf(req: IncomingMessage, signal: AbortSignal): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    // Hop-by-hop headers have no place in a Request's headers.
-    if (value === undefined || /^(connection|keep-alive|transfer-encoding|upgrade)$/i.test(name)) continue;
-    try {
-      headers.set(name, Array.isArray(value) ? value.join(", ") : value);
-    } catch {
-      // A header value fetch refuses (bytes outside Latin-1) is not one we read.
-    }
-  }
-  return new Request(`http://localhost${req.url ?? "/"}`, { headers, signal });
-}
-
-async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
-  const body = Buffer.from(await response.arrayBuffer());
-  const headers: Record<string, string> = { ...SECURITY_HEADERS };
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  if (!res.headersSent && !res.destroyed) res.writeHead(response.status, headers);
-  res.end(body);
 }

@@ -2,9 +2,9 @@ import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
-import { listChecksForTarget } from "@/lib/checks";
 import { isCheckId } from "@/lib/checks/check-id";
 import { readCheck } from "@/lib/checks/report-cache";
+import { getTargetHistoryCache } from "@/lib/checks/target-history-cache";
 import { adviseServer } from "@/lib/advice";
 import { ReportActions, ReportView } from "@/components/report/ReportView";
 import { StaticHtml } from "@/components/report/StaticHtml";
@@ -35,7 +35,8 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
  * The report. A check still queued or running is rendered in React as it is now (LiveCheck
  * follows it). A finished one is the same page, but its unchanging parts are HTML rendered
  * once and kept in the report cache, sent once (StaticHtml); only checking again and the
- * target's history are rendered per request.
+ * target's history are rendered per request, the history from a list each process keeps for a
+ * few seconds (lib/checks/target-history-cache.ts).
  */
 export default async function CheckPage({ params, searchParams }: Props) {
   const { id } = await params;
@@ -44,11 +45,11 @@ export default async function CheckPage({ params, searchParams }: Props) {
   const check = await load(id);
   if (!check) notFound();
   if (check.live) {
-    const history = await listChecksForTarget(check.live.target.name);
+    const history = await getTargetHistoryCache().read(check.live.target.name, check.live, { fresh: true });
     return <ReportView view={check.live} history={history} advise={adviseServer} />;
   }
   const { view } = check.finished;
-  const [html, history, requestHeaders] = await Promise.all([finishedReportHtml(check.finished), listChecksForTarget(view.target.name), headers()]);
+  const [html, history, requestHeaders] = await Promise.all([finishedReportHtml(check.finished), getTargetHistoryCache().read(view.target.name, view), headers()]);
   // A browser's document request (it accepts HTML) gets the report in the HTML only. Anything
   // else may be a client-side navigation or refresh, which renders from the React payload alone
   // (its "RSC" header never reaches a page behind proxy.ts): the report goes in the payload.
