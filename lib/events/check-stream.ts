@@ -27,12 +27,15 @@ export interface AppendOptions {
   ttlSeconds: number;
 }
 
-/** Appends events (ascending seq) and pushes the stream's expiry back; one round trip. */
+/**
+ * Appends events (ascending seq) and pushes the stream's expiry back; one round trip, a pipeline
+ * (no MULTI: each XADD stands alone anyway, and an event already there fails only its own).
+ */
 export async function appendToStream(redis: RedisClient, key: string, entries: StreamEntry[], options: AppendOptions): Promise<void> {
-  const multi = redis.multi();
-  for (const e of entries) multi.xadd(key, "MAXLEN", "~", options.maxLen, `${e.seq}-0`, "data", e.data);
-  multi.expire(key, options.ttlSeconds);
-  const results = await multi.exec();
+  const pipeline = redis.pipeline();
+  for (const e of entries) pipeline.xadd(key, "MAXLEN", "~", options.maxLen, `${e.seq}-0`, "data", e.data);
+  pipeline.expire(key, options.ttlSeconds);
+  const results = await pipeline.exec();
   const failed = results?.find(([err]) => err && !/equal or smaller/i.test(err.message));
   // An id at or below the top means this event is already there (a retried write): fine.
   if (failed?.[0]) throw failed[0];
