@@ -22,7 +22,7 @@
  * DNS a local fake. Everything on loopback. Prints figures; not run by tests.
  *
  *   npx tsx bench/worker-side-by-side.ts --base /work/base [--checks 300] [--concurrency 4,16] [--rounds 1]
- *     [--worker-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--this-only]
+ *     [--worker-node-options="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--this-only]
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";

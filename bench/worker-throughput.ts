@@ -7,7 +7,8 @@
  * - store lag: from the engine's last event to the `done` stored, for 1, 3 and 10 MX hosts;
  * - storage: bytes of database per one-server check (the tables' total size, indexes and TOAST
  *   included, before and after; and the rows' own sizes).
- * Prints figures; not run by tests.
+ * Prints figures; not run by tests. The worker process as a whole (BullMQ, server slots, logs),
+ * and an older checkout's figures next to this one's: bench/worker-side-by-side.ts.
  *
  *   npx tsx bench/worker-throughput.ts [--checks 300] [--lag-runs 10]
  *
