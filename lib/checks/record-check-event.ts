@@ -118,18 +118,19 @@ function announceServers(checkId: string, servers: PlannedServer[]): Prisma.Sql 
 /**
  * The insert-or-complete of finished servers' rows, their JSON values as the event's serialized
  * pieces (query parameters, not serialized again); `onlyUnfinished`: a `done`'s servers, which
- * complete only rows no `server-done` completed.
+ * complete only rows no `server-done` completed (those are left out before their JSON is parsed).
  */
 function finishServers(checkId: string, servers: PlannedFinishedServer[], finishedAt: Date, onlyUnfinished: boolean): Prisma.Sql {
   if (servers.length === 0) return Prisma.sql`SELECT 1`;
   const rows = servers.map(
     (s) =>
-      Prisma.sql`(${s.key}, ${s.ordinal}::int, ${s.host}, ${s.ip}, ${s.port}::int, ${s.status}, ${s.verdict}, ${s.reason}, ${s.report}::jsonb, ${s.transcript}::jsonb, ${s.cases}, ${s.caseOrder}::text[])`,
+      Prisma.sql`(${s.key}, ${s.ordinal}::int, ${s.host}, ${s.ip}, ${s.port}::int, ${s.status}, ${s.verdict}, ${s.reason}, ${s.report}::text, ${s.transcript}::text, ${s.cases}::text, ${s.caseOrder}::text[])`,
   );
   return Prisma.sql`
       INSERT INTO check_servers (check_id, key, ordinal, host, ip, port, status, verdict, reason, report, transcript, cases, case_order, finished_at)
-      SELECT ${checkId}, s.key, s.ordinal, s.host, s.ip, s.port, s.status, s.verdict, s.reason, s.report, s.transcript, s.cases, s.case_order, ${finishedAt}::timestamp(3)
+      SELECT ${checkId}, s.key, s.ordinal, s.host, s.ip, s.port, s.status, s.verdict, s.reason, s.report::jsonb, s.transcript::jsonb, s.cases, s.case_order, ${finishedAt}::timestamp(3)
       FROM numbered, (VALUES ${Prisma.join(rows)}) AS s(key, ordinal, host, ip, port, status, verdict, reason, report, transcript, cases, case_order)
+      ${onlyUnfinished ? Prisma.sql`WHERE NOT EXISTS (SELECT 1 FROM check_servers x WHERE x.check_id = ${checkId} AND x.key = s.key AND x.finished_at IS NOT NULL)` : Prisma.empty}
       ON CONFLICT (check_id, key) DO UPDATE
         SET status = EXCLUDED.status, verdict = EXCLUDED.verdict, reason = EXCLUDED.reason, report = EXCLUDED.report,
             transcript = EXCLUDED.transcript, cases = EXCLUDED.cases, case_order = EXCLUDED.case_order, finished_at = EXCLUDED.finished_at
