@@ -2,8 +2,9 @@
  * How a check's events and report rows are stored (issue 10), on the real PostgreSQL and Redis,
  * driving the worker's job handler in this process against a closed fake server:
  * - no row is written twice: each event row is inserted once and never updated; a server row is
- *   inserted at `resolved` and finished once, with its cases (a trigger logs every insert and
- *   update); no case row is written (a server's cases are on its row, or in the events before);
+ *   inserted at `resolved` and finished once, with its cases (or inserted finished, when both
+ *   came in one batch; a trigger logs every insert and update); no case row is written (a
+ *   server's cases are on its row, or in the events before);
  * - replay from PostgreSQL gives exactly the events written (what went to the live stream), in
  *   order, numbered 1…n, for a finished check, and for a running one from any Last-Event-ID;
  * - a one-server check costs at most 20 KB of database (tables, indexes and TOAST included).
@@ -100,7 +101,11 @@ describe("a check's stored events and rows", () => {
     const events = of("check_events");
     expect(events.length).toBeGreaterThan(0);
     for (const e of events) expect(e).toEqual({ inserts: 1, updates: 0 });
-    expect(of("check_servers")).toEqual([{ inserts: 1, updates: 1 }]);
+    // Inserted at `resolved`, finished once at `server-done`; both in one batch: inserted finished.
+    const servers = of("check_servers");
+    expect(servers).toHaveLength(1);
+    expect(servers[0]!.inserts).toBe(1);
+    expect(servers[0]!.updates).toBeLessThanOrEqual(1);
   });
 
   it("replays exactly the events written, in order, numbered from 1", async () => {
