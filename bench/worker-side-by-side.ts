@@ -131,7 +131,7 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 async function main(): Promise<void> {
   if (!values.base && !values["this-only"]) throw new Error("--base <dir>: the checkout to compare with (built: npm ci && npm run build there)");
   const baseDir = path.resolve(values.base ?? ROOT);
-  if (!fs.existsSync(path.join(baseDir, ".next", "BUILD_ID"))) throw new Error(`${baseDir} is not built: run \`npm ci && npm run build\` there`);
+  if (!values["this-only"] && !fs.existsSync(path.join(baseDir, ".next", "BUILD_ID"))) throw new Error(`${baseDir} is not built: run \`npm ci && npm run build\` there`);
   const checks = Number(values.checks);
   const concurrencies = values.concurrency.split(",").map(Number);
   const rounds = Number(values.rounds);
