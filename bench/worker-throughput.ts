@@ -7,57 +7,31 @@
  * - store lag: from the engine's last event to the `done` stored, for 1, 3 and 10 MX hosts;
  * - storage: bytes of database per one-server check (the tables' total size, indexes and TOAST
  *   included, before and after; and the rows' own sizes).
- * Prints figures; not run by tests.
+ * Prints figures; not run by tests. The worker process as a whole (BullMQ, server slots, logs),
+ * and an older checkout's figures next to this one's: bench/worker-side-by-side.ts.
  *
  *   npx tsx bench/worker-throughput.ts [--checks 300] [--lag-runs 10]
  *
  * Prepares what it needs like `npm test` (PostgreSQL and Redis found or started, a migrated
  * database). Servers on 127.0.0.170–179 port 25.
  */
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { Job } from "bullmq";
+import { FAKE_HOSTS as HOSTS, startFakeMailServers } from "./fake-mail-servers";
 
 const { values } = parseArgs({
   options: {
     checks: { type: "string", default: "300" },
     "lag-runs": { type: "string", default: "10" },
-    "serve-fakes": { type: "boolean", default: false },
   },
 });
 
-const HOSTS = Array.from({ length: 10 }, (_, i) => ({ name: `mx${i}.bench.test`, ip: `127.0.0.${170 + i}` }));
 const MX_COUNTS = [1, 3, 10];
 const TABLES = ["checks", "check_servers", "check_cases", "check_events"];
-
-/** The child: DNS and ten closed servers, until its stdin closes. */
-async function serveFakes(): Promise<void> {
-  const { startDnsServer } = await import("@/tests/support/dns-server");
-  const { startClosed } = await import("@/tests/fakes/presets");
-  const mx = Object.fromEntries(MX_COUNTS.map((n) => [`mx${n}.bench.test`, HOSTS.slice(0, n).map((h, i) => ({ exchange: h.name, priority: 10 + i }))]));
-  const dns = await startDnsServer({ mx, a: Object.fromEntries(HOSTS.map((h) => [h.name, [h.ip]])) });
-  const fakes = await Promise.all(HOSTS.map((h) => startClosed({ host: h.ip, port: 25 })));
-  console.log(JSON.stringify({ dns: dns.address }));
-  process.stdin.resume();
-  process.stdin.on("end", () => {
-    void Promise.all([dns.close(), ...fakes.map((f) => f.close())]).then(() => process.exit(0));
-  });
-}
-
-async function startFakes(): Promise<{ dns: string; stop: () => void }> {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, "--serve-fakes"], { stdio: ["pipe", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`fake servers exited (${code})`)));
-  });
-  return { dns: (JSON.parse(line) as { dns: string }).dns, stop: () => child.stdin.end() };
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  if (values["serve-fakes"]) return serveFakes();
   const checks = Number(values.checks);
   const lagRuns = Number(values["lag-runs"]);
   const { prepareServices, ensureDatabase } = await import("@/scripts/prepare-services");
@@ -75,7 +49,9 @@ async function main(): Promise<void> {
   const { newCheckId } = await import("@/lib/checks/check-id");
   const { REPORT_SCHEMA_VERSION } = await import("@/lib/probe/types");
   const { createRunCheckHandler } = await import("@/worker/run-check");
-  const fakes = await startFakes();
+  const fakes = await startFakeMailServers({
+    mx: Object.fromEntries(MX_COUNTS.map((n) => [`mx${n}.bench.test`, HOSTS.slice(0, n).map((h, i) => ({ exchange: h.name, priority: 10 + i }))])),
+  });
   const many = "1000000";
   const ctx = await startInProcessServices({
     RELAYCHECK_DNS_SERVERS: fakes.dns,

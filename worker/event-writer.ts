@@ -1,11 +1,11 @@
 /**
  * Writes a check's events in the order the engine produced them, without holding the engine up:
  * while one batch is being written (one PostgreSQL statement, one Redis round trip), the next
- * events gather and go together in the following batch. An idle writer writes the first event
- * at once; after a write, the next batch gathers for up to GATHER_MS (a fast server's whole
- * conversation then goes in a few batches instead of dozens: less CPU per check, and fewer,
- * better compressed event rows), so a live viewer sees an event at most that much later. A
- * terminal or waiting event, and `drain`, write at once.
+ * events gather and go together in the following batch. A batch gathers for up to GATHER_MS
+ * from its first event, the first batch of a check too (a fast server's whole conversation then
+ * goes in two or three batches instead of dozens: less CPU per check, and fewer, better
+ * compressed event rows), so a live viewer sees an event at most that much later. A terminal or
+ * waiting event, and `drain`, write at once.
  *
  * PostgreSQL down: a batch is retried with backoff until `until` (the check's deadline), the
  * events meanwhile gathering in memory (bounded by the engine's transcript caps); only then, or
@@ -51,7 +51,7 @@ export class EventWriter {
     if (this.failure) throw this.failure;
     this.pending.push(event);
     if (WRITE_AT_ONCE.has(event.type)) this.flush();
-    else this.writeNext();
+    else if (!this.writing && !this.gathering) this.gatherNext();
   }
 
   /** Resolves once everything pushed is written; rejects if a write failed for good. */
@@ -94,7 +94,7 @@ export class EventWriter {
     );
   }
 
-  /** After a write: the next batch gathers for a while, unless a flush comes first. */
+  /** The next batch gathers for a while (after a write, or from an idle writer's first event), unless a flush comes first. */
   private gatherNext(): void {
     const gatherMs = this.options.gatherMs ?? GATHER_MS;
     if (this.pending.length === 0) this.urgent = false;

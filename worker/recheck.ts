@@ -46,6 +46,8 @@ export interface Recheck {
    * must not end it), false when no re-check is due (the caller ends it as usual).
    */
   afterProbe(checkId: string, report: CheckReport, t: number, log: Logger): Promise<boolean>;
+  /** Whether `afterProbe` would hold this report for a re-check (pure: the caller stores its events first only then). */
+  wouldWait(report: CheckReport): boolean;
   /** The `resume-check` handler of reason "recheck". */
   handler: ResumeHandler;
 }
@@ -73,6 +75,8 @@ export function createRecheck(deps: RecheckDeps): Recheck {
   }
 
   return {
+    wouldWait: (report) => deps.delaysMs.length > 0 && recheckPlan(report).length > 0,
+
     afterProbe: async (checkId, report, t, log) => {
       const waiting = await waitForRound(checkId, report, 1, t);
       if (waiting) log.info({ verdict: report.verdict }, "cases got a temporary refusal; re-check scheduled");

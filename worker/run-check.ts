@@ -48,7 +48,7 @@ export interface RunCheckDeps {
   /** Proof by delivery (issue 12): set when the service offers it (a sink domain is configured). */
   deliveryProof?: DeliveryProofDeps;
   /** The automatic re-check (worker/recheck.ts): may hold the check in a wait instead of ending it. */
-  recheck?: Pick<Recheck, "afterProbe">;
+  recheck?: Pick<Recheck, "afterProbe" | "wouldWait">;
   /** Called once the check's report is stored whole (monitors compare it with the one before); its failure is logged, not thrown. */
   onCheckEnded?: (checkId: string) => Promise<unknown>;
 }
@@ -151,10 +151,11 @@ export function createRunCheckHandler(deps: RunCheckDeps) {
 
 /**
  * Whether the probe's end waits for a re-check (cases got a temporary refusal a later session
- * could decide) instead of ending the check: the events so far are stored first.
+ * could decide) instead of ending the check: the events so far are stored first. A report no
+ * re-check would hold costs nothing here (its `done` goes with the events still pending).
  */
 async function heldForRecheck(deps: RunCheckDeps, writer: Pick<EventWriter, "drain">, checkId: string, done: { t: number; report: CheckReport }, log: Logger): Promise<boolean> {
-  if (!deps.recheck) return false;
+  if (!deps.recheck?.wouldWait(done.report)) return false;
   await writer.drain();
   // A wait that cannot be stored must not cost the check its end: it ends as it would have.
   return deps.recheck.afterProbe(checkId, done.report, done.t, log).catch((err: unknown) => {

@@ -5,17 +5,20 @@
  * that were never announced) with their cases. Case results are not written one by one: until
  * its server is done a case lives in its case-result event, then on the server's row (one
  * compressed JSON array). Pure: lib/checks/record-check-event.ts turns the plan into a few
- * multi-row statements.
+ * multi-row statements. Its JSON values are the events' own serialized pieces
+ * (lib/checks/serialize-event.ts), never serialized again.
  */
 import type { CheckReport, ServerReport } from "@/lib/probe/types";
 import type { CheckStreamEvent } from "./types";
+import type { SerializedEvent, ServerReportText } from "./serialize-event";
 
 export const isTerminalStatus = (status: string): boolean => status === "done" || status === "failed";
 
 /** How long after its `until` a waiting check may stay unresumed before the reconciler finishes it. */
 export const RESUME_GRACE_MS = 5 * 60_000;
 
-export type CheckColumnValue = string | number | null | Date | { json: unknown };
+/** A plain value, or JSON text (stored as jsonb). */
+export type CheckColumnValue = string | number | null | Date | { json: string };
 
 export interface PlannedServer {
   key: string;
@@ -29,12 +32,11 @@ export interface PlannedFinishedServer extends PlannedServer {
   status: string;
   verdict: string;
   reason: string;
-  /** The ServerReport without `cases` and `transcript`. */
-  report: Omit<ServerReport, "cases" | "transcript">;
-  transcript: ServerReport["transcript"];
-  case_order: string[];
-  /** JSON text of the report's CaseResult[]. */
+  /** JSON of the ServerReport without `cases` and `transcript`, of its transcript, of its CaseResult[]. */
+  report: string;
+  transcript: string;
   cases: string;
+  caseOrder: string[];
 }
 
 export interface EventWritePlan {
@@ -52,46 +54,44 @@ export function serverKeyOf(s: Pick<ServerReport, "ip" | "port">): string {
 }
 
 /**
- * Folds `events` into one write per row.
+ * Folds `events` into one write per row; `serialized[i]` is event i serialized.
  */
-export function planEventWrites(events: CheckStreamEvent[]): EventWritePlan {
+export function planEventWrites(events: CheckStreamEvent[], serialized: readonly SerializedEvent[]): EventWritePlan {
   const check: Record<string, CheckColumnValue> = {};
   const newServers = new Map<string, PlannedServer>();
   const finished = new Map<string, PlannedFinishedServer>();
   const reported = new Map<string, PlannedFinishedServer>();
 
-  const finishedRow = (key: string, report: ServerReport, ordinal: number): PlannedFinishedServer => {
-    const { cases: reportCases, transcript, ...rest } = report;
-    return {
-      key,
-      ordinal: newServers.get(key)?.ordinal ?? ordinal,
-      host: report.host,
-      ip: report.ip,
-      port: report.port,
-      status: report.status,
-      verdict: report.verdict,
-      reason: report.reason,
-      report: rest,
-      transcript,
-      case_order: reportCases.map((c) => c.id),
-      cases: JSON.stringify(reportCases),
-    };
-  };
+  const finishedRow = (key: string, report: ServerReport, text: ServerReportText, ordinal: number): PlannedFinishedServer => ({
+    key,
+    ordinal: newServers.get(key)?.ordinal ?? ordinal,
+    host: report.host,
+    ip: report.ip,
+    port: report.port,
+    status: report.status,
+    verdict: report.verdict,
+    reason: report.reason,
+    report: text.rest,
+    transcript: text.transcript,
+    cases: text.cases,
+    caseOrder: report.cases.map((c) => c.id),
+  });
 
-  const finishUnannounced = (report: CheckReport) => {
+  const finishUnannounced = (report: CheckReport, texts: SerializedEvent) => {
     report.servers.forEach((s, i) => {
       const key = serverKeyOf(s);
-      if (!finished.has(key)) reported.set(key, finishedRow(key, s, i));
+      if (!finished.has(key)) reported.set(key, finishedRow(key, s, texts.servers[i]!, i));
     });
   };
 
-  for (const event of events) {
+  for (const [index, event] of events.entries()) {
+    const texts = serialized[index]!;
     switch (event.type) {
       case "status":
         if (event.status === "running") Object.assign(check, { status: "running", started_at: new Date() });
         continue;
       case "resolved":
-        check.resolution = { json: event.resolution };
+        check.resolution = { json: texts.columns.resolution! };
         event.servers.forEach((s, ordinal) => {
           if (!newServers.has(s.key)) newServers.set(s.key, { key: s.key, ordinal, host: s.host, ip: s.ip, port: s.port });
         });
@@ -101,20 +101,20 @@ export function planEventWrites(events: CheckStreamEvent[]): EventWritePlan {
         // A `delivery` carries the server's report with its proof: the row moves on (its verdict
         // too); the check's own verdict comes with the `done` that follows.
         reported.delete(event.server);
-        finished.set(event.server, finishedRow(event.server, event.report, 1000));
+        finished.set(event.server, finishedRow(event.server, event.report, texts.servers[0]!, 1000));
         continue;
       case "done":
-        Object.assign(check, { status: "done", finished_at: new Date(), waiting: null }, reportColumns(event.report));
-        finishUnannounced(event.report);
+        Object.assign(check, { status: "done", finished_at: new Date(), waiting: null }, reportColumns(event.report, texts));
+        finishUnannounced(event.report, texts);
         continue;
       case "waiting":
         // A report that is not final yet: stored as `done` stores it, the check left open.
         Object.assign(
           check,
-          { status: "waiting", waiting: { json: event.wait }, deadline_at: new Date(Date.parse(event.wait.until) + RESUME_GRACE_MS) },
-          reportColumns(event.report),
+          { status: "waiting", waiting: { json: texts.columns.wait! }, deadline_at: new Date(Date.parse(event.wait.until) + RESUME_GRACE_MS) },
+          reportColumns(event.report, texts),
         );
-        finishUnannounced(event.report);
+        finishUnannounced(event.report, texts);
         continue;
       case "resumed":
         Object.assign(check, { status: "running", waiting: null, heartbeat_at: new Date() });
@@ -136,15 +136,15 @@ export function planEventWrites(events: CheckStreamEvent[]): EventWritePlan {
 }
 
 /** The check row's columns of a (final or interim) report. */
-function reportColumns(r: CheckReport): Record<string, CheckColumnValue> {
+function reportColumns(r: CheckReport, texts: SerializedEvent): Record<string, CheckColumnValue> {
   return {
     verdict: r.verdict,
     reason: r.reason,
     duration_ms: Math.round(r.durationMs),
     probe_started_at: r.startedAt,
     probe_finished_at: r.finishedAt,
-    options: { json: r.options },
-    resolution: { json: r.resolution },
+    options: { json: texts.columns.options! },
+    resolution: { json: texts.columns.resolution! },
     schema_version: r.schemaVersion,
   };
 }

@@ -9,14 +9,18 @@ import { storedEventSchema } from "./report-schema";
 import type { CheckStreamEvent } from "./types";
 import type { StoredEvent } from "./report-schema";
 
-export function encodeStoredEvents(events: CheckStreamEvent[]): string {
-  return JSON.stringify(events.map(storedForm));
+/** The stored form of a batch, from its events' JSON texts (each event serialized once, by the writer). */
+export function encodeStoredEvents(events: readonly CheckStreamEvent[], texts: readonly string[]): string {
+  return `[${events.map((event, i) => {
+    const small = strippedForm(event);
+    return small ? JSON.stringify(small) : texts[i]!;
+  }).join(",")}]`;
 }
 
-function storedForm(event: CheckStreamEvent): unknown {
+function strippedForm(event: CheckStreamEvent): object | null {
   if (event.type === "server-done") return { type: event.type, t: event.t, server: event.server };
   if (event.type === "done") return { type: event.type, t: event.t };
-  return event;
+  return null;
 }
 
 /** The events of one row, numbered from `firstSeq`, each parsed with its schema (a damaged one throws AppError `damaged_record`). */
