@@ -17,6 +17,8 @@ export const FAKE_HOSTS = Array.from({ length: 10 }, (_, i) => ({ name: `mx${i}.
 export interface FakeMailServers {
   /** The DNS server's "ip:port". */
   dns: string;
+  /** The child's process id (its CPU is the servers' and the DNS server's). */
+  pid: number;
   /** Closes the child's servers and lets it exit. */
   stop(): void;
 }
@@ -30,7 +32,7 @@ export async function startFakeMailServers(zone: DnsZone): Promise<FakeMailServe
     createInterface({ input: child.stdout }).once("line", resolve);
     child.once("exit", (code) => reject(new Error(`fake mail servers exited (${code})`)));
   });
-  return { dns: (JSON.parse(line) as { dns: string }).dns, stop: () => child.stdin.end() };
+  return { dns: (JSON.parse(line) as { dns: string }).dns, pid: child.pid!, stop: () => child.stdin.end() };
 }
 
 /** The child: reads the zone from its first stdin line, serves until stdin closes. */

@@ -14,7 +14,11 @@
  *    reused) whose A record points to one of ten fast closed fake servers (127.0.0.170–179);
  * 3. the worker resumed (SIGCONT); the time until every check is finished in the database, and
  *    the worker's CPU meanwhile (user + system from /proc/<pid>/stat, less its idle rate);
- * → checks per minute and worker CPU ms per check, and the ratio of this checkout's to the base's.
+ * → checks per minute and worker CPU ms per check, and the ratio of this checkout's to the base's;
+ *   and where the machine's CPU went meanwhile, per check: the worker, PostgreSQL (all its
+ *   processes), Redis, the fake servers and DNS (which stand for the mail servers of the world:
+ *   in production they are not on this machine), the web process, the rest. On this 2-core
+ *   machine the throughput is bound by the sum, not by the worker alone.
  *
  * Rate limits are raised by environment so that nothing is refused (client, target, server
  * probes), RELAYCHECK_MAX_CHECKS_PER_SERVER=16 (no waiting for a server's slot), re-checks off,
@@ -69,6 +73,8 @@ interface Checkout {
 interface Figures {
   perMinute: number;
   cpuMsPerCheck: number;
+  /** CPU ms per check of each part of the machine (see machineCpu), the worker's idle rate not subtracted. */
+  machine: Record<string, number>;
   idleCpuMsPerSecond: number;
   done: number;
   failed: number;
@@ -87,6 +93,39 @@ function cpuMs(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+const PARTS = ["worker", "PostgreSQL", "Redis", "fake servers + DNS", "web", "rest"] as const;
+
+/**
+ * CPU ms so far of the machine (all CPUs, busy time from /proc/stat) and of its processes, by
+ * part: the given pids, PostgreSQL's and Redis's processes by name, the rest the difference.
+ */
+function machineCpu(pids: { worker: number; fakes: number; web: number }): Record<(typeof PARTS)[number], number> {
+  const cpuLine = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+  const busy = ((cpuLine.slice(0, 8).reduce((a, b) => a + b, 0) - cpuLine[3]! - cpuLine[4]!) * 1000) / CLK_TCK;
+  const parts = { worker: 0, PostgreSQL: 0, Redis: 0, "fake servers + DNS": 0, web: 0, rest: 0 };
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    const pid = Number(entry);
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+    if (pid === pids.worker) parts.worker += ms;
+    else if (pid === pids.fakes) parts["fake servers + DNS"] += ms;
+    else if (pid === pids.web) parts.web += ms;
+    else if (comm === "postgres" || comm.startsWith("postgres:")) parts.PostgreSQL += ms;
+    else if (comm.startsWith("redis-server")) parts.Redis += ms;
+  }
+  parts.rest = busy - parts.worker - parts["fake servers + DNS"] - parts.web - parts.PostgreSQL - parts.Redis;
+  return parts;
 }
 
 function waitForOutput(child: ChildProcess, pattern: RegExp, name: string): Promise<void> {
@@ -206,13 +245,17 @@ async function main(): Promise<void> {
 
         worker.kill("SIGSTOP");
         const ids = await createChecks(checkout.baseUrl!, names);
+        const pids = { worker: pid, fakes: fakes.pid, web: checkout.web!.pid! };
+        const machine0 = machineCpu(pids);
         const cpu0 = cpuMs(pid);
         const t0 = performance.now();
         worker.kill("SIGCONT");
         const finished = await waitFinished(checkout, ids);
         const ms = performance.now() - t0;
         const cpu = cpuMs(pid) - cpu0 - idleRate * ms;
-        return { perMinute: (ids.length / ms) * 60_000, cpuMsPerCheck: cpu / ids.length, idleCpuMsPerSecond: idleRate * 1000, ...finished };
+        const machine1 = machineCpu(pids);
+        const machine = Object.fromEntries(PARTS.map((part) => [part, (machine1[part] - machine0[part]) / ids.length]));
+        return { perMinute: (ids.length / ms) * 60_000, cpuMsPerCheck: cpu / ids.length, machine, idleCpuMsPerSecond: idleRate * 1000, ...finished };
       } finally {
         await stop(worker);
       }
@@ -229,6 +272,14 @@ async function main(): Promise<void> {
             `  round ${round + 1}, concurrency ${String(concurrency).padStart(2)}, ${checkout.label.padEnd(4)}: ${figures.perMinute.toFixed(0).padStart(6)} checks/min   worker CPU ${figures.cpuMsPerCheck.toFixed(1).padStart(5)} ms/check   (idle ${figures.idleCpuMsPerSecond.toFixed(1)} ms/s; ${figures.done} done, ${figures.failed} failed)`,
           );
         }
+      }
+    }
+    console.log(`\n  the machine's CPU per check while they ran (ms; medians over ${rounds} round${rounds > 1 ? "s" : ""}): ${PARTS.join(" / ")} = all`);
+    for (const concurrency of concurrencies) {
+      for (const checkout of checkouts) {
+        const runs = results.get(`${concurrency}/${checkout.label}`)!;
+        const parts = PARTS.map((part) => median(runs.map((r) => r.machine[part]!)));
+        console.log(`  concurrency ${String(concurrency).padStart(2)}, ${checkout.label.padEnd(4)}: ${parts.map((v) => v.toFixed(1)).join(" / ")} = ${parts.reduce((a, b) => a + b, 0).toFixed(1)}`);
       }
     }
     if (values["this-only"]) return;
