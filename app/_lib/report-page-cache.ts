@@ -11,7 +11,9 @@
  * Only a browser's document request (GET /checks/<id>, no query, Accept with text/html, none of
  * Next's client-navigation or prefetch headers) is served or kept; everything else goes to Next.
  * A page is kept only when Next answered 200 with a finished report (its HTML names the report's
- * static part, which only a finished check's page has), never a queued, running or waiting one.
+ * static part, which only a finished check's page has), never a queued, running or waiting one;
+ * and Next is asked for one to keep only once the report cache holds the check as finished, so
+ * a live page's request is left as it is (compressed by Next).
  *
  * Bounds:
  * - staleness: a page is served for min(HISTORY_CACHE_TTL_SECONDS, REPORT_CACHE_TTL_SECONDS)
@@ -31,6 +33,7 @@ import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { getEnv } from "@/lib/env";
+import { getReportCache } from "@/lib/checks/report-cache";
 import { contentSecurityPolicy } from "@/lib/security/content-security-policy";
 import { acceptsGzip } from "@/app/api/_lib/report-headers";
 import { headerReaderOf } from "@/app/api/_lib/node-response";
@@ -176,14 +179,17 @@ function send(res: ServerResponse, headers: OutgoingHttpHeaders, body: Buffer): 
 
 /**
  * For the web server, before Next: answers a document request for a report page from a kept page
- * (true), or lets Next answer it and keeps the page if it is one to keep (false: Next's turn).
+ * (true), or lets Next answer it and, for a check the report cache holds as finished, keeps the
+ * page if it is one to keep (false: Next's turn).
  */
 export function serveReportPageNode(req: IncomingMessage, res: ServerResponse): boolean {
   const id = REPORT_PAGE_PATH.exec(req.url ?? "")?.[1];
   if (!id || !isDocumentRequest(req)) return false;
   const cache = getReportPageCache();
   if (cache.serve(req, res, id)) return true;
-  cache.capture(req, res, id);
+  // Kept only once the report cache holds the check as finished (the first view of a finished
+  // report puts it there): a live page is never kept, so it keeps Next's compression.
+  if (getReportCache().get(id)) cache.capture(req, res, id);
   return false;
 }
 
